@@ -1,0 +1,31 @@
+/**
+ * Every error code holoserve puts on the wire, in one table (docs/PROTOCOL.md lists the same).
+ * A client's mistake gets its own code; only our own bug is `internal`.
+ */
+export const ERROR_CODES = {
+  bad_request: 'the frame or a field is malformed (type, NaN/Inf, missing field, bad encoding)',
+  bad_dimension: 'a vector or array has the wrong length, or D is not a supported power of two',
+  too_large: 'a frame, array or problem size exceeds a configured limit',
+  unknown_op: 'the op is not one this server implements',
+  not_found: 'a named object (graph, tenant item, anchor) does not exist',
+  overloaded: 'too many requests in flight (connection credits or server queue)',
+  unauthorized: 'the connection may not use this tenant, or did not authenticate',
+  unavailable: 'the server is not ready yet or is shutting down',
+  internal: 'a bug or a crashed worker: the request was not completed',
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** The one error class: a stable `code` and a human message. */
+export class HoloError extends Error {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string) {
+    super(message);
+    this.name = 'HoloError';
+    this.code = code;
+  }
+}
+
+export function isHoloError(e: unknown): e is HoloError {
+  return e instanceof HoloError;
+}
