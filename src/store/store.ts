@@ -1,0 +1,80 @@
+/**
+ * The durable store's interface: one small contract, several implementations (lmdb.ts now, a
+ * Redis store later), chosen once at start. A shard worker applies a request to its in-memory
+ * tenant (memory/tenant.ts), then commits the resulting writes here as ONE transaction and
+ * answers only after `commit` resolves, so an acknowledged write survives a crash.
+ *
+ * Names (tenant, item key, anchor name) are arbitrary well-formed Unicode strings, checked by
+ * `checkName` below: non-empty, no lone UTF-16 surrogate (it has no UTF-8 form, so two different
+ * JS strings would encode to the same bytes), and at most a byte budget in UTF-8 so that every
+ * store key fits LMDB's 1978-byte key limit (1 + 4 + 256 + 1024 < 1978, see lmdb.ts).
+ */
+import { HoloError } from '../errors.js';
+
+/** One working-memory item as stored. vector: Float32Array (D,), unit norm. Times in ms since epoch. */
+export interface ItemRecord {
+  key: string;
+  vector: Float32Array;
+  /** Opaque msgpack bytes given by the client, returned unchanged by recall. */
+  payload?: Uint8Array;
+  /** Salience when the item was written (recency 1), in [0, 1]. */
+  salience: number;
+  reward: number;
+  createdMs: number;
+  lastAccessMs: number;
+  /**
+   * 1 − max cosine to the items held before the write, in [0, 2]. Kept so that the current
+   * salience can be recomputed exactly after a reload (salience eviction). Optional so that
+   * records built elsewhere still type-check; when absent, memory/tenant.ts derives it from
+   * `salience` (exact unless the write-time salience was clipped at 1).
+   */
+  novelty?: number;
+}
+
+/** One anchor of a tenant's codebook. vector: Float32Array (D,), unit norm. */
+export interface AnchorRecord {
+  name: string;
+  vector: Float32Array;
+  lastMatchedMs: number;
+}
+
+export type Write =
+  | { kind: 'item.put'; tenant: string; item: ItemRecord }
+  | { kind: 'item.delete'; tenant: string; key: string }
+  | { kind: 'anchor.put'; tenant: string; anchor: AnchorRecord }
+  | { kind: 'anchor.delete'; tenant: string; name: string }
+  | { kind: 'tenant.touch'; tenant: string; atMs: number };
+
+export interface Store {
+  /** Applies all writes as ONE durable transaction; resolves only after it is on disk. */
+  commit(writes: Write[]): Promise<void>;
+  /** Every item and anchor of a tenant (empty lists for an unknown tenant), in key order. */
+  loadTenant(tenant: string): Promise<{ items: ItemRecord[]; anchors: AnchorRecord[] }>;
+  /** Up to `limit` tenants by their last `tenant.touch`, most recently active first. */
+  recentTenants(limit: number): Promise<string[]>;
+  /** Waits for outstanding transactions, then releases the files. */
+  close(): Promise<void>;
+}
+
+/** Longest tenant name, in UTF-8 bytes. */
+export const MAX_TENANT_BYTES = 256;
+/** Longest item key or anchor name, in UTF-8 bytes. */
+export const MAX_NAME_BYTES = 1024;
+
+// In a /u regex, a surrogate pair is one code point, so \p{Cs} matches only a lone surrogate.
+const LONE_SURROGATE = /\p{Cs}/u;
+
+/**
+ * Checks a tenant, item key or anchor name (`what` names it in the message).
+ * @throws HoloError bad_request (not a string, empty, lone surrogate) | too_large (> maxBytes UTF-8)
+ */
+export function checkName(what: string, s: unknown, maxBytes: number): asserts s is string {
+  if (typeof s !== 'string') throw new HoloError('bad_request', `${what} must be a string`);
+  if (s.length === 0) throw new HoloError('bad_request', `${what} must not be empty`);
+  // A UTF-16 code unit is at most 3 UTF-8 bytes: skip the exact count for short strings.
+  if (s.length * 3 > maxBytes) {
+    const bytes = Buffer.byteLength(s, 'utf8');
+    if (bytes > maxBytes) throw new HoloError('too_large', `${what} is ${bytes} bytes in UTF-8, max ${maxBytes}`);
+  }
+  if (LONE_SURROGATE.test(s)) throw new HoloError('bad_request', `${what} contains a lone surrogate (not valid Unicode)`);
+}
