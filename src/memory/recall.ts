@@ -1,0 +1,134 @@
+/**
+ * Exact top-k by cosine over a contiguous slab of unit-norm vectors: the scan behind recall,
+ * cleanup and novelty. One pass, one dot product per item (four accumulators), and a sorted
+ * k-array into which an item is inserted only when it beats the current k-th score, so the
+ * expected number of insertions over n random items is about k·ln(n/k) and the scan allocates
+ * nothing per item.
+ */
+import { HoloError } from '../errors.js';
+import { checkFinite, checkLength } from '../kernels/check.js';
+
+export interface TopK {
+  /** Slots of the best items, best first; ties (bit-equal scores) in ascending slot order. (n,) */
+  index: Int32Array;
+  /** Their scores, cosine(query, item) in float64, non-increasing. (n,) */
+  score: Float64Array;
+  /** score[0] − score[1], with an absent score counted as 0 (see topK). */
+  margin: number;
+}
+
+/**
+ * The min(k, count) items of `slab` most cosine-similar to `query`, and the margin top1 − top2.
+ *   score_j = (Σ_i slab[j·D + i] · query[i]) / ‖query‖      (item j unit norm ⇒ score_j = cosine)
+ *   margin  = score_(1) − score_(2)
+ * slab: Float32Array (≥ count·D,), row j = item j, each row of unit norm (float32-rounded:
+ *   the scores then carry a relative error ~1e-7 against exact cosines).
+ * count: items in the slab, ≥ 0. D: vector length. query: (D,), finite, not zero.
+ * k: integer ≥ 1; k > count returns all count items.
+ * out: optional buffers with index.length = score.length ≥ max(min(k, count), 2); the result's
+ *   arrays are then views on them and the call allocates nothing. Not aliased with slab.
+ * Margin with fewer than two items: the missing runner-up counts as cosine 0 (the expected
+ *   cosine of unrelated vectors in high D), so one item gives margin = top1, none gives 0.
+ * The margin always uses the true second best, also when k = 1.
+ * Example: slab rows e0, e1 (D = 4), query (3, 4, 0, 0) ⇒ index [1, 0], score [0.8, 0.6],
+ *   margin 0.2 (asserted in test/memory/recall.test.ts).
+ * @throws HoloError bad_dimension (query length ≠ D, slab shorter than count·D)
+ *   | bad_request (k not an integer ≥ 1, NaN/Inf in query, zero query)
+ */
+export function topK(
+  slab: Float32Array,
+  count: number,
+  D: number,
+  query: Float32Array,
+  k: number,
+  out?: { index: Int32Array; score: Float64Array },
+): TopK {
+  const qInv = checkScan(slab, count, D, query);
+  if (!Number.isInteger(k) || k < 1) throw new HoloError('bad_request', `k must be an integer ≥ 1, got ${k}`);
+  const n = Math.min(k, count);
+  // Keep at least two so the margin always sees the runner-up.
+  const m = Math.max(n, 2);
+  let idx: Int32Array, sc: Float64Array;
+  if (out !== undefined && out.index.length >= m && out.score.length >= m) {
+    idx = out.index;
+    sc = out.score;
+  } else {
+    idx = new Int32Array(m);
+    sc = new Float64Array(m);
+  }
+  let filled = 0;
+  let floor = -Infinity; // score to beat once the k-array is full
+  const n4 = D - (D % 4);
+  for (let j = 0; j < count; j++) {
+    const base = j * D;
+    let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    let i = 0;
+    for (; i < n4; i += 4) {
+      const b = base + i;
+      s0 += slab[b] * query[i];
+      s1 += slab[b + 1] * query[i + 1];
+      s2 += slab[b + 2] * query[i + 2];
+      s3 += slab[b + 3] * query[i + 3];
+    }
+    for (; i < D; i++) s0 += slab[base + i] * query[i];
+    const s = (s0 + s1 + s2 + s3) * qInv;
+    // Strictly greater: an equal score never displaces an earlier slot, so ties keep slot order.
+    if (filled < m) {
+      let p = filled++;
+      while (p > 0 && sc[p - 1] < s) {
+        sc[p] = sc[p - 1];
+        idx[p] = idx[p - 1];
+        p--;
+      }
+      sc[p] = s;
+      idx[p] = j;
+      if (filled === m) floor = sc[m - 1];
+    } else if (s > floor) {
+      let p = m - 1;
+      while (p > 0 && sc[p - 1] < s) {
+        sc[p] = sc[p - 1];
+        idx[p] = idx[p - 1];
+        p--;
+      }
+      sc[p] = s;
+      idx[p] = j;
+      floor = sc[m - 1];
+    }
+  }
+  const top1 = filled > 0 ? sc[0] : 0;
+  const top2 = filled > 1 ? sc[1] : 0;
+  return {
+    index: idx.length === n ? idx : idx.subarray(0, n),
+    score: sc.length === n ? sc : sc.subarray(0, n),
+    margin: filled > 0 ? top1 - top2 : 0,
+  };
+}
+
+/**
+ * Every item's score, in slot order: out[j] = slab row j · query / ‖query‖ (float64).
+ * The plain reference scan (one accumulator), for tests and diagnostics, not the hot path.
+ * @throws as topK
+ */
+export function scanAll(slab: Float32Array, count: number, D: number, query: Float32Array, out = new Float64Array(count)): Float64Array {
+  const qInv = checkScan(slab, count, D, query);
+  if (out.length < count) throw new HoloError('bad_dimension', `out has length ${out.length}, need ${count}`);
+  for (let j = 0; j < count; j++) {
+    let s = 0;
+    for (let i = 0; i < D; i++) s += slab[j * D + i] * query[i];
+    out[j] = s * qInv;
+  }
+  return out;
+}
+
+/** Validates the scan's inputs and returns 1/‖query‖. */
+function checkScan(slab: Float32Array, count: number, D: number, query: Float32Array): number {
+  if (!Number.isInteger(D) || D < 1) throw new HoloError('bad_dimension', `D must be a positive integer, got ${D}`);
+  if (!Number.isInteger(count) || count < 0) throw new HoloError('bad_request', `count must be an integer ≥ 0, got ${count}`);
+  if (slab.length < count * D) throw new HoloError('bad_dimension', `slab holds ${slab.length} floats, need ${count}·${D}`);
+  checkLength('query', query, D);
+  checkFinite('query', query);
+  let qq = 0;
+  for (let i = 0; i < D; i++) qq += query[i] * query[i];
+  if (qq === 0) throw new HoloError('bad_request', 'query is a zero vector: it has no direction to compare');
+  return 1 / Math.sqrt(qq);
+}
