@@ -35,7 +35,7 @@ export interface Graph {
 export interface GraphLimits {
   /** largest n accepted; default MAX_NODES */
   maxNodes?: number;
-  /** largest edge-list length accepted; default MAX_EDGES */
+  /** largest edge-list length accepted; default MAX_EDGES, never above 2^30 − 1 */
   maxEdges?: number;
 }
 
@@ -44,7 +44,8 @@ export interface GraphLimits {
  *   A[u,v] = Σ_{edges e = (u,v) or (v,u), u ≠ v} w_e,   d_u = Σ_v A[u,v]
  * n: node count; src, dst: Uint32Array (m,) edge ends in [0, n); weight: Float64Array (m,),
  * finite and ≥ 0 (unit: any, it cancels in L), or null/omitted for all ones.
- * Cost: O(n + m) time (two bucket passes, no sort), O(n + m) memory.
+ * Cost: O(n + m) time (two bucket passes, no sort); memory peaks at ~48 bytes per edge while
+ * building, the Graph keeps 24 per distinct edge plus ~16 per node.
  * Ref: Hammond, Vandergheynst & Gribonval 2011, Appl. Comput. Harmon. Anal. 30(2):129–150, §6.
  * Example: the path 0–1–2 (src [0, 1], dst [1, 2]) gives degree [1, 2, 1], rowPtr [0, 1, 3, 4],
  * col [1, 0, 2, 1] and every val = −1/√2 ≈ −0.7071067811865475.
@@ -60,7 +61,8 @@ export function buildGraph(
   limits: GraphLimits = {},
 ): Graph {
   const maxNodes = limits.maxNodes ?? MAX_NODES;
-  const maxEdges = limits.maxEdges ?? MAX_EDGES;
+  // 2·m entries must fit the Int32Array offsets, whatever the configured limit says.
+  const maxEdges = Math.min(limits.maxEdges ?? MAX_EDGES, 2 ** 30 - 1);
   if (!Number.isInteger(n) || n < 1) {
     throw new HoloError('bad_request', `n must be a positive integer, got ${n}`);
   }
@@ -97,34 +99,7 @@ export function buildGraph(
     rowPtr[v + 1]++;
   }
   for (let i = 0; i < n; i++) rowPtr[i + 1] += rowPtr[i];
-  const raw = rowPtr[n];
-
-  // Pass 2: bucket each entry (u, v) into column v's bucket, remembering its row u.
-  // Pass 3: walk the columns in order and drop (u, v) into row u: rows come out sorted by column,
-  // which is what makes duplicates adjacent without a sort (the matrix is symmetric, so bucketing
-  // by column and by row share rowPtr).
-  const fill = rowPtr.slice(0, n);
-  const rowOf = new Int32Array(raw);
-  const wOf = new Float64Array(raw);
-  for (let e = 0; e < m; e++) {
-    const u = src[e], v = dst[e];
-    const w = weight == null ? 1 : weight[e];
-    if (u === v || w === 0) continue;
-    let p = fill[v]++;
-    rowOf[p] = u; wOf[p] = w;
-    p = fill[u]++;
-    rowOf[p] = v; wOf[p] = w;
-  }
-  fill.set(rowPtr.subarray(0, n));
-  const colS = new Int32Array(raw);
-  const wS = new Float64Array(raw);
-  for (let c = 0; c < n; c++) {
-    for (let p = rowPtr[c], end = rowPtr[c + 1]; p < end; p++) {
-      const q = fill[rowOf[p]]++;
-      colS[q] = c;
-      wS[q] = wOf[p];
-    }
-  }
+  const { colS, wS } = sortedRows(n, src, dst, weight, rowPtr);
 
   // Pass 4: merge duplicates in place and sum the degrees.
   const degree = new Float64Array(n);
@@ -147,6 +122,7 @@ export function buildGraph(
   rowPtr[n] = nnz;
 
   // Scale: L~[u,v] = −w / (sqrt(d_u) sqrt(d_v)); two square roots so d_u d_v cannot overflow.
+  // w ≤ min(d_u, d_v), so the ratio is ≤ 1; clamp the one-ulp overshoot of w/(√w·√w).
   const sq = new Float64Array(n);
   let nIso = 0;
   for (let i = 0; i < n; i++) {
@@ -155,11 +131,51 @@ export function buildGraph(
   }
   const isolated = new Int32Array(nIso);
   for (let i = 0, j = 0; i < n; i++) if (degree[i] === 0) isolated[j++] = i;
-  const col = colS.slice(0, nnz);
-  const val = new Float64Array(nnz);
   for (let i = 0; i < n; i++) {
     const si = sq[i];
-    for (let p = rowPtr[i], end = rowPtr[i + 1]; p < end; p++) val[p] = -wS[p] / (si * sq[col[p]]);
+    for (let p = rowPtr[i], end = rowPtr[i + 1]; p < end; p++) {
+      const r = wS[p] / (si * sq[colS[p]]);
+      wS[p] = r > 1 ? -1 : -r;
+    }
   }
+  // Without duplicates the work arrays are already the right size: keep them, copy nothing.
+  const col = nnz === colS.length ? colS : colS.slice(0, nnz);
+  const val = nnz === wS.length ? wS : wS.slice(0, nnz);
   return { n, rowPtr, col, val, degree, isolated, nnz };
+}
+
+/**
+ * Passes 2 and 3: bucket each entry (u, v) into column v's bucket, remembering its row u; then
+ * walk the columns in order and drop (u, v) into row u. Rows come out sorted by column, which
+ * makes duplicates adjacent without a sort (A is symmetric, so column and row buckets share
+ * rowPtr). Its own function so that the first pair of buffers dies on return: peak memory is
+ * 48 bytes per edge here, 24 after.
+ */
+function sortedRows(
+  n: number, src: Uint32Array, dst: Uint32Array, weight: Float64Array | null | undefined, rowPtr: Int32Array,
+): { colS: Int32Array; wS: Float64Array } {
+  const raw = rowPtr[n];
+  const fill = rowPtr.slice(0, n);
+  const rowOf = new Int32Array(raw);
+  const wOf = new Float64Array(raw);
+  for (let e = 0; e < src.length; e++) {
+    const u = src[e], v = dst[e];
+    const w = weight == null ? 1 : weight[e];
+    if (u === v || w === 0) continue;
+    let p = fill[v]++;
+    rowOf[p] = u; wOf[p] = w;
+    p = fill[u]++;
+    rowOf[p] = v; wOf[p] = w;
+  }
+  fill.set(rowPtr.subarray(0, n));
+  const colS = new Int32Array(raw);
+  const wS = new Float64Array(raw);
+  for (let c = 0; c < n; c++) {
+    for (let p = rowPtr[c], end = rowPtr[c + 1]; p < end; p++) {
+      const q = fill[rowOf[p]]++;
+      colS[q] = c;
+      wS[q] = wOf[p];
+    }
+  }
+  return { colS, wS };
 }
