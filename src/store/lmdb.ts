@@ -1,16 +1,19 @@
 /**
  * The Store on LMDB (the `lmdb` package, lmdb-js 3.5): one environment per directory, binary
- * keys and binary values of our own layout, one LMDB write transaction per `commit`.
+ * keys and binary values of our own layout. A commit's writes run in one LMDB write
+ * transaction (lmdb-js may fold commits issued in the same event turn into the same
+ * transaction: each stays all-or-nothing).
  *
  * Durability. lmdb-js defaults to `overlappingSync` on Linux and macOS: a transaction's promise
  * then resolves when it is committed and visible, and the fsync happens later (README
  * "overlappingSync"; write.js keeps a separate flushPromise). We open with
  * `overlappingSync: false` and never `noSync`/`noMetaSync`/`mapAsync`, so the writer thread's
  * mdb_txn_commit syncs data and meta pages before lmdb-js resolves the promise (writer.cpp:
- * mdb_txn_begin(env, NULL, 0) — no MDB_NOSYNC — then mdb_txn_commit). `commit` additionally
- * awaits `db.flushed` (resolves once every earlier write is synced): a no-op in our mode, and a
- * guard should this directory's environment already be open in the process with another
- * setting (see below).
+ * mdb_txn_begin(env, NULL, 0), no MDB_NOSYNC, then mdb_txn_commit; strace shows
+ * fdatasync(data.mdb), then the meta page written through an O_DSYNC descriptor, before the
+ * promise resolves). `commit` also awaits `db.flushed` (every earlier write synced): a no-op in
+ * our mode, and a guard should this directory's environment already be open in the process
+ * with overlappingSync (see below).
  *
  * One environment per path per process. LMDB forbids opening one environment twice in a
  * process; lmdb-js enforces that by sharing one MDB_env per path across every open() in the

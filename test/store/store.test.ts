@@ -239,6 +239,20 @@ function storeSuite(name: string, open: (dir: string) => Store): void {
       await Promise.all([s1.close(), s2.close()]);
       expect(await rejects(s1.loadTenant('t'))).toBe('unavailable');
     });
+
+    it('two stores on one directory share its environment (lmdb-js: one env per path per process)', async () => {
+      const dir = freshDir();
+      const r = rng(7);
+      const a = open(dir), b = open(dir);
+      const item = itemOf(r, 'k', 64);
+      await a.commit([{ kind: 'item.put', tenant: 't', item }]);
+      expectSameItem((await b.loadTenant('t')).items[0], item);
+      await a.close();
+      // b keeps working after a closed: the environment is reference-counted.
+      await b.commit([{ kind: 'item.delete', tenant: 't', key: 'k' }]);
+      expect((await b.loadTenant('t')).items).toEqual([]);
+      await b.close();
+    });
   });
 }
 
