@@ -228,7 +228,7 @@ export class TenantMemory {
     return { hits, margin: r.margin };
   }
 
-  /** The item as a record (vector copied), or undefined. */
+  /** The item as a record (vector copied; payload shared: do not mutate), or undefined. */
   get(key: string): ItemRecord | undefined {
     const slot = this.slotOf.get(key);
     return slot === undefined ? undefined : this.record(slot);
@@ -248,7 +248,7 @@ export class TenantMemory {
     return { items, capacity, utilization: items / capacity, slots: this.slots, evictions: this.evicted };
   }
 
-  /** Every item as a record (vectors copied), in slot order. Do not write while iterating. */
+  /** Every item as a record (vectors copied, payloads shared), in slot order. Do not write while iterating. */
   *entries(): IterableIterator<ItemRecord> {
     for (let slot = 0; slot < this.meta.length; slot++) yield this.record(slot);
   }

@@ -108,17 +108,24 @@ describe('TenantMemory basics', () => {
 });
 
 describe('TenantMemory memory pressure', () => {
-  for (const capacity of [100, 37, 10]) {
-    it(`'oldest': evicts exactly when passing highWater, down to lowWater (capacity ${capacity})`, () => {
-      const m = new TenantMemory({ D, capacity });
+  for (const [capacity, evictionPolicy] of [[100, 'oldest'], [37, 'oldest'], [10, 'oldest'], [100, 'salience'], [37, 'salience']] as const) {
+    it(`'${evictionPolicy}': evicts exactly when passing highWater, down to lowWater (capacity ${capacity})`, () => {
+      const m = new TenantMemory({ D, capacity, evictionPolicy });
       const r = rng(capacity);
       const high = Math.floor(0.9 * capacity + 1e-9); // most items with utilization ≤ 0.9
       const low = Math.floor(0.8 * capacity + 1e-9);
-      for (let i = 0; i < high; i++) expect(m.remember(`k${i}`, randomVector(r), { nowMs: 1000 + i }).evicted).toEqual([]);
+      for (let i = 0; i < high; i++) {
+        expect(m.remember(`k${i}`, randomVector(r), { nowMs: 1000 + 60_000 * i, reward: r() }).evicted).toEqual([]);
+      }
       expect(m.stats().utilization).toBeLessThanOrEqual(0.9);
-      const res = m.remember(`k${high}`, randomVector(r), { nowMs: 1000 + high });
-      // The oldest ones leave, oldest first; the new item stays.
-      expect(res.evicted).toEqual(Array.from({ length: high + 1 - low }, (_, i) => `k${i}`));
+      const now = 1000 + 60_000 * high;
+      const before = Array.from({ length: high }, (_, i) => ({ key: `k${i}`, s: m.currentSalience(`k${i}`, now)! }));
+      const res = m.remember(`k${high}`, randomVector(r), { nowMs: now });
+      // 'oldest': the oldest leave, oldest first. 'salience': the lowest current salience first.
+      const expected = evictionPolicy === 'oldest'
+        ? Array.from({ length: high + 1 - low }, (_, i) => `k${i}`)
+        : before.sort((a, b) => a.s - b.s).slice(0, high + 1 - low).map((x) => x.key);
+      expect(res.evicted).toEqual(expected);
       expect(m.stats().items).toBe(low);
       expect(m.stats().utilization).toBeLessThanOrEqual(0.8);
       expect((low + 1) / capacity).toBeGreaterThan(0.8);
