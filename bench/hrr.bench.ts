@@ -1,0 +1,174 @@
+/**
+ * HRR kernels at D = 2048, 8192, 16384 on the pffft engine (WASM SIMD, float32), with the fft.js
+ * engine's bind in the same run, against a native FFTW baseline (bench/native/fftw-bind.c:
+ * fftwf r2c/c2r, FFTW_MEASURE, cc -O3 -march=native) doing the same work.
+ *
+ * Targets: bind and cached-role bind ≤ 1.5× native, exact unbind ≤ 1.6× native (Row.extra:
+ * native_us, ratio = ours/native, target). Rows named "… alone" split a kernel into its parts
+ * (the transforms; the JS pointwise filter; the checks) so a ratio can be explained, not guessed.
+ *
+ * Run alone: npm run build && node dist/bench/hrr.bench.js
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { FftjsEngine } from '../src/kernels/fft/fftjs.js';
+import { createPffftEngine } from '../src/kernels/fft/pffft.js';
+import { checkVector } from '../src/kernels/check.js';
+import { bind, bindSpectrum, checkResult } from '../src/kernels/hrr/bind.js';
+import { dot } from '../src/kernels/hrr/cosine.js';
+import { encodeWith } from '../src/kernels/hrr/encode.js';
+import { Hrr } from '../src/kernels/hrr/hrr.js';
+import { mapRoleSource } from '../src/kernels/hrr/reference.js';
+import { role, roleSpectrum } from '../src/kernels/hrr/role.js';
+import { unbind, unbindRole } from '../src/kernels/hrr/unbind.js';
+import { measure, type Row } from './timing.js';
+
+const DIMS = [2048, 8192, 16384];
+const TEXT = 'the quick brown fox jumps over the lazy dog'; // 8 distinct words, 9 tokens ('the' twice)
+
+interface NativeTimes { bind_us: number; bind_spectrum_us: number; unbind_us: number; fft_pair_us: number }
+
+/** Deterministic Gaussian vector of norm ≈ 1 (mulberry32 + Box–Muller). */
+function gaussian(D: number, seed: number): Float32Array {
+  let s = seed >>> 0;
+  const u = () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return (((t ^ (t >>> 14)) >>> 0) + 0.5) / 4294967296;
+  };
+  const x = new Float32Array(D);
+  for (let i = 0; i < D; i++) x[i] = (Math.sqrt(-2 * Math.log(u())) * Math.cos(2 * Math.PI * u())) / Math.sqrt(D);
+  return x;
+}
+
+function nativeSource(): string | null {
+  // bench/native/fftw-bind.c next to this file, from dist/bench/ back to the source tree, or from cwd.
+  const candidates = ['./native/fftw-bind.c', '../../bench/native/fftw-bind.c'].map((rel) => fileURLToPath(new URL(rel, import.meta.url)));
+  candidates.push(join(process.cwd(), 'bench', 'native', 'fftw-bind.c'));
+  return candidates.find((p) => existsSync(p)) ?? null;
+}
+
+/** Compiles fftw-bind.c into dir; returns the executable, or why the baseline is skipped. */
+function buildNative(dir: string): { exe?: string; skipped?: string } {
+  if (spawnSync('cc', ['--version'], { stdio: 'ignore' }).status !== 0) return { skipped: 'no cc on PATH' };
+  const src = nativeSource();
+  if (!src) return { skipped: 'bench/native/fftw-bind.c not found' };
+  // Ask the compiler whether fftw3.h is on its include path rather than guessing where it lives.
+  const probe = spawnSync('cc', ['-E', '-x', 'c', '-'], { input: '#include <fftw3.h>\n', encoding: 'utf8' });
+  if (probe.status !== 0) return { skipped: 'fftw3.h not found (apt-get install libfftw3-dev)' };
+  const exe = join(dir, 'fftw-bind');
+  const cc = spawnSync('cc', ['-O3', '-march=native', '-o', exe, src, '-lfftw3f', '-lm'], { encoding: 'utf8' });
+  if (cc.status !== 0) return { skipped: `cc failed: ${cc.stderr.trim()}` };
+  return { exe };
+}
+
+interface Inputs { a: Float32Array; b: Float32Array; c: Float32Array; r: Float32Array; R: Float32Array }
+
+/** Writes fftw-bind.c's input (a, b, c, R as ordered (re, im) pairs) for one D. */
+function writeNativeInput(dir: string, hrr: Hrr, x: Inputs): void {
+  const D = hrr.D;
+  const Rz = Float32Array.from(hrr.engine.toComplex(x.R)); // D/2+1 ordered bins
+  const all = new Float32Array(3 * D + D + 2);
+  all.set(x.a, 0); all.set(x.b, D); all.set(x.c, 2 * D); all.set(Rz, 3 * D);
+  writeFileSync(join(dir, `in-${D}.bin`), Buffer.from(all.buffer));
+}
+
+/** Runs fftw-bind for one D (just before the JS rows of that D, so both see the same load). */
+function runNative(exe: string, dir: string, D: number): NativeTimes {
+  const r = spawnSync(exe, [dir, String(D)], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`native fftw-bind failed: ${r.stderr}`);
+  const f = Object.fromEntries(r.stdout.trim().split(' ').map((kv) => kv.split('=')).map(([k, v]) => [k, Number(v)]));
+  if (f.D !== D) throw new Error(`native fftw-bind printed no timings: ${r.stdout}`);
+  return { bind_us: f.bind_us, bind_spectrum_us: f.bind_spectrum_us, unbind_us: f.unbind_us, fft_pair_us: f.fft_pair_us };
+}
+
+/** The native results must be the same bind / unbind, or the comparison means nothing. */
+function checkNativeAgrees(dir: string, hrr: Hrr, x: Inputs): void {
+  const D = hrr.D;
+  const buf = readFileSync(join(dir, `out-${D}.bin`));
+  const nat = new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
+  const ours = [bind(hrr, x.a, x.b), bindSpectrum(hrr, x.a, x.R), unbind(hrr, x.c, x.b).vector];
+  ours.forEach((v, k) => {
+    let diff = 0, n2 = 0;
+    for (let i = 0; i < D; i++) { diff = Math.max(diff, Math.abs(v[i] - nat[k * D + i])); n2 += v[i] * v[i]; }
+    // Two float32 FFTs: both within ~1e-7·‖·‖ of the exact result (see hrr.test.ts).
+    if (!(diff <= 1e-5 * Math.sqrt(n2))) throw new Error(`native and JS disagree (output ${k}, D=${D}): ${diff}`);
+  });
+}
+
+const ratio = (ours: number, native: number) => Number((ours / native).toFixed(3));
+
+export async function runHrrBench(): Promise<Row[]> {
+  const rows: Row[] = [];
+  const dir = mkdtempSync(join(tmpdir(), 'holoserve-hrr-'));
+  try {
+    const built = buildNative(dir);
+    if (built.skipped) console.log(`native FFTW baseline skipped: ${built.skipped}`);
+    for (const D of DIMS) {
+      const hrr = new Hrr(await createPffftEngine(D));
+      const a = gaussian(D, 1), b = gaussian(D, 2), r = role('bench', D);
+      const x: Inputs = { a, b, c: bind(hrr, a, b), r, R: roleSpectrum(hrr, r) };
+      let nat: NativeTimes | undefined;
+      if (built.exe) {
+        writeNativeInput(dir, hrr, x);
+        nat = runNative(built.exe, dir, D);
+        checkNativeAgrees(dir, hrr, x);
+      }
+      const e = hrr.engine, size = `D=${D}`;
+      const out = new Float32Array(D), S = new Float32Array(D), W = new Float32Array(D), y = new Float32Array(D);
+      const inner = Math.max(4, Math.round(131072 / D));
+      const opts = { inner, budgetMs: 800 };
+      const withNative = (row: Row, us: number | undefined, target?: number): Row => {
+        if (us !== undefined) row.extra = { native_us: us, ratio: ratio(row.medianUs, us), ...(target ? { target } : {}) };
+        rows.push(row);
+        return row;
+      };
+
+      const bindRow = withNative(measure('bind', size, () => bind(hrr, x.a, x.b, out), opts), nat?.bind_us, 1.5);
+      withNative(measure('bind: engine.convolve alone (no checks)', size, () => e.convolve(x.a, x.b, out), opts), nat?.bind_us);
+      withNative(measure('bindSpectrum (cached role spectrum)', size, () => bindSpectrum(hrr, x.a, x.R, out), opts),
+        nat?.bind_spectrum_us, 1.5);
+      withNative(measure('unbind exact', size, () => unbind(hrr, x.c, x.b, {}, out), opts), nat?.unbind_us, 1.6);
+      withNative(measure('unbind wiener', size, () => unbind(hrr, x.c, x.b, { mode: 'wiener' }, out), opts), nat?.unbind_us, 1.6);
+      // The parts of an exact unbind: its three transforms with the product, and the JS filter.
+      e.forward(x.b, S);
+      withNative(measure('unbind: transforms alone (forward b, convolveSpectrum c)', size, () => {
+        e.forward(x.b, S);
+        e.convolveSpectrum(x.c, W, out);
+      }, opts), nat?.unbind_us);
+      rows.push(measure('unbind: inverseFilter alone (JS loop)', size, () => e.inverseFilter(S, W, 'floor', 1e-3), opts));
+      rows.push(measure('unbind: validation alone (check c, b, result; ‖b‖²)', size, () => {
+        checkVector('c', x.c, D); checkVector('b', x.b, D); dot(x.b, x.b); checkResult(out);
+      }, opts));
+      rows.push(measure('unbindRole (conjugate spectrum)', size, () => unbindRole(hrr, x.c, x.R), opts));
+      withNative(measure('fft pair: forward + inverse', size, () => { e.forward(x.a, S); e.inverse(S, y); }, opts), nat?.fft_pair_us);
+
+      const roles = mapRoleSource(hrr);
+      encodeWith(hrr, roles, TEXT, out); // fills the role cache: the row measures encode, not role()
+      rows.push(measure('encode (9 tokens, cached roles)', size, () => encodeWith(hrr, roles, TEXT, out), { inner: Math.max(1, inner >> 3), budgetMs: 800 }));
+      rows.push(measure('role generation', size, () => role('bench', D), { inner: Math.max(1, inner >> 4), budgetMs: 800 }));
+
+      const js = new Hrr(new FftjsEngine(D));
+      const fftjsRow = measure('bind (fft.js engine)', size, () => bind(js, x.a, x.b, out), { inner: Math.max(1, inner >> 3), budgetMs: 800 });
+      fftjsRow.extra = { pffft_us: bindRow.medianUs, ratio_fftjs_pffft: ratio(fftjsRow.medianUs, bindRow.medianUs) };
+      rows.push(fftjsRow);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return rows;
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const rows = await runHrrBench();
+  for (const r of rows) {
+    const extra = r.extra ? ' ' + Object.entries(r.extra).map(([k, v]) => `${k}=${v}`).join(' ') : '';
+    console.log(`${r.size.padEnd(8)} ${r.name.padEnd(58)} ${r.medianUs.toFixed(2).padStart(9)} µs${extra}`);
+  }
+  console.log(JSON.stringify(rows));
+}
