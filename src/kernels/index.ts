@@ -19,7 +19,7 @@ export { createEngine, type EngineChoice } from './fft/create.js';
 // HRR algebra
 export { Hrr } from './hrr/hrr.js';
 export { bind as bindWith, bindSpectrum, involution } from './hrr/bind.js';
-export { unbind as unbindWith, unbindRole, DEFAULT_BETA, type UnbindMode, type UnbindOptions, type UnbindResult } from './hrr/unbind.js';
+export { unbind as unbindWith, unbindRole, unbindSpectrum, DEFAULT_BETA, type UnbindMode, type UnbindOptions, type UnbindResult } from './hrr/unbind.js';
 export { role, roleSpectrum } from './hrr/role.js';
 export { bundle } from './hrr/bundle.js';
 export { cosine, dot, norm, normalize } from './hrr/cosine.js';

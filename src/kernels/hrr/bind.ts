@@ -13,7 +13,7 @@ import type { Hrr } from './hrr.js';
  * (δ₁ rotates by one). test/kernels/hrr.test.ts asserts the same at D = 256.
  * @throws HoloError bad_dimension (length ≠ D) | bad_request (NaN, Inf)
  */
-export function bind(hrr: Hrr, a: Float32Array, b: Float32Array, out = new Float32Array(hrr.D)): Float32Array {
+export function bind(hrr: Hrr, a: Float32Array, b: Float32Array, out: Float32Array = new Float32Array(hrr.D)): Float32Array {
   checkVector('a', a, hrr.D);
   checkVector('b', b, hrr.D);
   hrr.engine.convolve(a, b, out);
@@ -25,7 +25,7 @@ export function bind(hrr: Hrr, a: Float32Array, b: Float32Array, out = new Float
  * role spectrum), so the call costs one forward and one inverse transform.
  * R: Float32Array (D,) in hrr.engine's layout.
  */
-export function bindSpectrum(hrr: Hrr, a: Float32Array, R: Float32Array, out = new Float32Array(hrr.D)): Float32Array {
+export function bindSpectrum(hrr: Hrr, a: Float32Array, R: Float32Array, out: Float32Array = new Float32Array(hrr.D)): Float32Array {
   checkVector('a', a, hrr.D);
   if (R.length !== hrr.D) throw new HoloError('bad_dimension', `spectrum has length ${R.length}, expected ${hrr.D}`);
   hrr.engine.convolveSpectrum(a, R, out);

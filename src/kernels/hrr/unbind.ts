@@ -1,6 +1,6 @@
 import { HoloError } from '../../errors.js';
 import { checkVector } from '../check.js';
-import { checkResult, involution } from './bind.js';
+import { checkResult } from './bind.js';
 import { dot } from './cosine.js';
 import type { Hrr } from './hrr.js';
 
@@ -45,33 +45,43 @@ export const DEFAULT_BETA = 1e-3;
  * (test/kernels/hrr.test.ts measures both).
  * @throws HoloError bad_dimension (length ≠ D) | bad_request (NaN, Inf, zero b, bad eps/snr/beta)
  */
-export function unbind(hrr: Hrr, c: Float32Array, b: Float32Array, opts: UnbindOptions = {}, out = new Float32Array(hrr.D)): UnbindResult {
-  const mode = opts.mode ?? 'exact';
+export function unbind(hrr: Hrr, c: Float32Array, b: Float32Array, opts: UnbindOptions = {}, out: Float32Array = new Float32Array(hrr.D)): UnbindResult {
   checkVector('c', c, hrr.D);
   checkVector('b', b, hrr.D);
   const power = dot(b, b);
   if (power === 0) throw new HoloError('bad_request', 'cannot unbind by a zero vector');
+  hrr.engine.forward(b, hrr.S2);
+  return unbindSpectrum(hrr, c, hrr.S2, power, opts, out);
+}
+
+/**
+ * unbindSpectrum(c, B, P̄): unbind with b given by its spectrum B (engine layout) and its
+ * mean power P̄ = ‖b‖². The one code path behind unbind and unbindRole: the filter W is
+ * conj(B) (approx; the spectrum of b† is conj(B)), conj(B)/max(|B|², λ) (exact) or
+ * conj(B)/(|B|² + λ) (wiener), then â = irfft(C · W).
+ */
+export function unbindSpectrum(hrr: Hrr, c: Float32Array, B: Float32Array, power: number, opts: UnbindOptions = {}, out: Float32Array = new Float32Array(hrr.D)): UnbindResult {
+  checkVector('c', c, hrr.D);
+  if (B.length !== hrr.D) throw new HoloError('bad_dimension', `spectrum has length ${B.length}, expected ${hrr.D}`);
+  const mode = opts.mode ?? 'exact';
+  let lambda = 0, floored = 0;
   if (mode === 'approx') {
-    hrr.engine.convolve(c, involution(b, hrr.v1), out);
-    return { vector: checkResult(out), epsUsed: 0, floored: 0 };
+    hrr.engine.conjugate(B, hrr.S1);
+  } else {
+    lambda = regulariser(mode, opts, power);
+    floored = hrr.engine.inverseFilter(B, hrr.S1, mode === 'exact' ? 'floor' : 'add', lambda);
   }
-  const lambda = regulariser(mode, opts, power);
-  hrr.engine.forward(b, hrr.S1);
-  const floored = hrr.engine.inverseFilter(hrr.S1, hrr.S1, mode === 'exact' ? 'floor' : 'add', lambda);
   hrr.engine.convolveSpectrum(c, hrr.S1, out);
   return { vector: checkResult(out), epsUsed: lambda, floored };
 }
 
 /**
- * unbindSpectrum(c, R) = irfft(C · conj(R)): the exact inverse of a role (unitary spectrum R,
- * |R_k| = 1, so conj(R) = 1/R and no regulariser is needed).
+ * unbindRole(c, R): unbind a role given its role spectrum R (|R_k| = 1, ‖role‖ = 1). In every
+ * mode with the default beta this is irfft(C · conj(R)), the exact inverse: no regulariser bites
+ * because every bin has power 1 ≥ λ (exact); wiener divides by 1 + λ.
  */
-export function unbindRole(hrr: Hrr, c: Float32Array, R: Float32Array, out = new Float32Array(hrr.D)): UnbindResult {
-  checkVector('c', c, hrr.D);
-  if (R.length !== hrr.D) throw new HoloError('bad_dimension', `spectrum has length ${R.length}, expected ${hrr.D}`);
-  hrr.engine.conjugate(R, hrr.S2);
-  hrr.engine.convolveSpectrum(c, hrr.S2, out);
-  return { vector: checkResult(out), epsUsed: 0, floored: 0 };
+export function unbindRole(hrr: Hrr, c: Float32Array, R: Float32Array, opts: UnbindOptions = {}, out: Float32Array = new Float32Array(hrr.D)): UnbindResult {
+  return unbindSpectrum(hrr, c, R, 1, opts, out);
 }
 
 /** λ for exact or wiener mode from the options; validates them. */

@@ -1,0 +1,127 @@
+/**
+ * sinkhorn on a seeded random 64×64 problem (C uniform in [0, 1), random histograms), exactly
+ * 100 iterations (tol 0, maxIter 100), at ε = 0.05·max C and 1e-3·max C, against the same
+ * algorithm in C (bench/native/sinkhorn.c, cc -O3 -march=native) fed the same bytes. Each side
+ * times a whole call (validation aside in C): scratch, first log-domain step, 100 iterations,
+ * plan. Target: ours ≤ 2× the C loop. The C cost must equal ours to 1e-12 relative.
+ *
+ * Alone, from the repository root: npx tsc -p . && node dist/bench/sinkhorn.bench.js
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { sinkhorn } from '../src/kernels/ot/sinkhorn.js';
+import { measure, type Row } from './timing.js';
+
+const N = 64;
+const ITERS = 100;
+const REPS = 200;
+
+/** mulberry32: a tiny seeded PRNG, so every run benches the same problem. */
+function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let z = s;
+    z = Math.imul(z ^ (z >>> 15), z | 1);
+    z ^= z + Math.imul(z ^ (z >>> 7), z | 61);
+    return ((z ^ (z >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function histogram(r: () => number, k: number): Float64Array {
+  const h = new Float64Array(k);
+  let s = 0;
+  for (let i = 0; i < k; i++) s += h[i] = 0.05 + r();
+  for (let i = 0; i < k; i++) h[i] /= s;
+  return h;
+}
+
+/** A seeded 64×64 problem: C uniform in [0, 1), a and b random, each summing to 1. */
+function problem(seed: number): { a: Float64Array; b: Float64Array; C: Float64Array; maxC: number } {
+  const r = rng(seed);
+  const C = new Float64Array(N * N);
+  let maxC = 0;
+  for (let k = 0; k < C.length; k++) maxC = Math.max(maxC, (C[k] = r()));
+  return { a: histogram(r, N), b: histogram(r, N), C, maxC };
+}
+
+function nativeSource(): string | null {
+  // bench/native/sinkhorn.c next to this file, from dist/bench/ back to the source tree, or cwd.
+  const candidates = ['./native/sinkhorn.c', '../../bench/native/sinkhorn.c'].map((rel) =>
+    fileURLToPath(new URL(rel, import.meta.url)));
+  candidates.push(join(process.cwd(), 'bench', 'native', 'sinkhorn.c'));
+  return candidates.find((p) => existsSync(p)) ?? null;
+}
+
+function hasCc(): boolean {
+  return spawnSync('cc', ['--version'], { stdio: 'ignore' }).status === 0;
+}
+
+interface Native { us: number; cost: number; iterations: number; absorptions: number }
+
+function runNative(exe: string, input: string, eps: number): Native {
+  const args = [input, String(N), String(N), eps.toPrecision(17), String(ITERS), '0', String(REPS)];
+  const r = spawnSync(exe, args, { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`native sinkhorn failed: ${r.stderr}`);
+  const field = (k: string): number => {
+    const match = new RegExp(`^${k}\\s+(\\S+)$`, 'm').exec(r.stdout);
+    if (!match) throw new Error(`native sinkhorn printed no ${k}: ${r.stdout}`);
+    return Number(match[1]);
+  };
+  return { us: field('median_us'), cost: field('cost'), iterations: field('iterations'), absorptions: field('absorptions') };
+}
+
+export function runSinkhornBench(): Row[] {
+  const { a, b, C, maxC } = problem(7);
+  let exe: string | null = null;
+  let dir: string | null = null;
+  let input: string | null = null;
+  const src = nativeSource();
+  if (!hasCc()) console.log('native baseline skipped: no cc');
+  else if (!src) console.log('native baseline skipped: bench/native/sinkhorn.c not found');
+  else {
+    dir = mkdtempSync(join(tmpdir(), 'holoserve-sinkhorn-'));
+    exe = join(dir, 'sinkhorn');
+    const cc = spawnSync('cc', ['-O3', '-march=native', '-o', exe, src, '-lm'], { encoding: 'utf8' });
+    if (cc.status !== 0) {
+      console.log(`native baseline skipped: cc failed: ${cc.stderr}`);
+      exe = null;
+    } else {
+      input = join(dir, 'in.bin');
+      writeFileSync(input, Buffer.concat([C, a, b].map((x) => Buffer.from(x.buffer, x.byteOffset, x.byteLength))));
+    }
+  }
+  const rows: Row[] = [];
+  try {
+    for (const [label, rel] of [['0.05', 0.05], ['1e-3', 1e-3]] as const) {
+      const eps = rel * maxC;
+      const opts = { epsilon: eps, maxIter: ITERS, tol: 0 };
+      const ours = sinkhorn(a, b, C, N, N, opts);
+      if (ours.iterations !== ITERS) throw new Error(`expected ${ITERS} iterations, got ${ours.iterations}`);
+      const row = measure(`sinkhorn ${N}x${N}`, `n=m=${N}, ${ITERS} iterations, eps=${label}·max C`,
+        () => sinkhorn(a, b, C, N, N, opts), { warmup: 50, reps: REPS, budgetMs: 3000 });
+      row.extra = { iterations: ours.iterations, absorptions: ours.absorptions, marginalError: ours.marginalError };
+      if (exe && input) {
+        const nat = runNative(exe, input, eps);
+        // Same iterates: FMA contraction in C changes rounding only.
+        const rel = Math.abs(nat.cost - ours.cost) / Math.abs(ours.cost);
+        if (!(rel <= 1e-12) || nat.iterations !== ITERS) {
+          throw new Error(`native and JS sinkhorn disagree: cost ${nat.cost} vs ${ours.cost}, ${nat.iterations} iterations`);
+        }
+        row.extra.native_us = nat.us;
+        row.extra.ratio = Number((row.medianUs / nat.us).toFixed(3));
+      }
+      rows.push(row);
+    }
+  } finally {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  }
+  return rows;
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  console.log(JSON.stringify(runSinkhornBench(), null, 2));
+}

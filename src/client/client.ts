@@ -1,0 +1,239 @@
+/**
+ * The TypeScript client: `import { connect } from 'holoserve/client'`.
+ * Pipelines requests by id over one WebSocket (many in flight, replies in any order), times
+ * each out, and reconnects on its own: requests in flight when a connection drops fail with
+ * code `unavailable` (they may or may not have run: retry the idempotent ones), and the next
+ * request opens a new connection, backing off from 50 ms up to 2 s between failed attempts.
+ */
+import { Packr, Unpackr } from 'msgpackr';
+import WebSocket from 'ws';
+import type { ErrorCode } from '../errors.js';
+
+const packr = new Packr({ useRecords: false, variableMapSize: true });
+const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true, int64AsType: 'number' });
+
+/** A server error reply (or a client-side timeout/connection failure) with its code. */
+export class HoloClientError extends Error {
+  constructor(readonly code: ErrorCode | 'timeout', message: string) {
+    super(message);
+    this.name = 'HoloClientError';
+  }
+}
+
+export interface ConnectOptions {
+  /** bearer token, sent as Authorization on the upgrade */
+  token?: string;
+  /** per-request timeout, milliseconds (default 30 000) */
+  timeoutMs?: number;
+  /** reconnect after a drop (default true) */
+  reconnect?: boolean;
+}
+
+type Bin = Float32Array | Float64Array | Uint32Array;
+
+/** A typed array's bytes, for a msgpack bin (packing a Float32Array directly corrupts it). */
+export function bin(x: Bin): Uint8Array {
+  return new Uint8Array(x.buffer, x.byteOffset, x.byteLength);
+}
+
+/** bin → aligned typed array (decoded bins may sit at odd offsets). */
+export function f32(b: Uint8Array): Float32Array {
+  return new Float32Array(copy(b).buffer);
+}
+export function f64(b: Uint8Array): Float64Array {
+  return new Float64Array(copy(b).buffer);
+}
+/** A fresh, offset-0 copy (Buffer#slice would return a view). */
+function copy(b: Uint8Array): Uint8Array {
+  const c = new Uint8Array(b.byteLength);
+  c.set(b);
+  return c;
+}
+
+interface Pending {
+  resolve: (v: Record<string, unknown>) => void;
+  reject: (e: Error) => void;
+  timer: NodeJS.Timeout;
+}
+
+export class HoloClient {
+  private ws?: WebSocket;
+  private opening?: Promise<WebSocket>;
+  private nextId = 1;
+  private readonly pending = new Map<number, Pending>();
+  private backoffMs = 0;
+  private closed = false;
+
+  constructor(readonly url: string, private readonly opts: ConnectOptions = {}) {}
+
+  /** Opens the connection now (requests also open it on demand). */
+  async open(): Promise<void> {
+    await this.socket();
+  }
+
+  private socket(): Promise<WebSocket> {
+    if (this.ws && this.ws.readyState === WebSocket.OPEN) return Promise.resolve(this.ws);
+    if (this.closed) return Promise.reject(new HoloClientError('unavailable', 'client is closed'));
+    if (this.ws && this.opts.reconnect === false) return Promise.reject(new HoloClientError('unavailable', 'connection closed (reconnect is off)'));
+    this.opening ??= (async () => {
+      if (this.backoffMs > 0) await new Promise((r) => setTimeout(r, this.backoffMs));
+      const headers = this.opts.token ? { authorization: `Bearer ${this.opts.token}` } : undefined;
+      const ws = new WebSocket(this.url, { headers, maxPayload: 256 * 1024 * 1024 });
+      ws.binaryType = 'nodebuffer';
+      await new Promise<void>((resolve, reject) => {
+        ws.once('open', resolve);
+        ws.once('error', reject);
+        ws.once('unexpected-response', (_req, res) => reject(new HoloClientError(res.statusCode === 401 ? 'unauthorized' : 'unavailable', `upgrade refused: HTTP ${res.statusCode}`)));
+      }).catch((e: unknown) => {
+        this.backoffMs = Math.min(2000, Math.max(50, this.backoffMs * 2));
+        throw e instanceof HoloClientError ? e : new HoloClientError('unavailable', `cannot connect to ${this.url}: ${(e as Error).message}`);
+      });
+      this.backoffMs = 0;
+      ws.on('message', (data: Buffer) => this.onMessage(data));
+      ws.on('close', () => this.failAll('connection closed'));
+      ws.on('error', () => { /* 'close' follows and fails what is pending */ });
+      this.ws = ws;
+      return ws;
+    })().finally(() => { this.opening = undefined; });
+    return this.opening;
+  }
+
+  private onMessage(data: Buffer): void {
+    let msg: Record<string, unknown>;
+    try {
+      msg = unpackr.unpack(data) as Record<string, unknown>;
+    } catch {
+      return;
+    }
+    const p = this.pending.get(msg.id as number);
+    if (!p) return;
+    this.pending.delete(msg.id as number);
+    clearTimeout(p.timer);
+    if (msg.ok === true) p.resolve(msg);
+    else {
+      const err = msg.error as { code: ErrorCode; message: string } | undefined;
+      p.reject(new HoloClientError(err?.code ?? 'internal', err?.message ?? 'malformed error reply'));
+    }
+  }
+
+  private failAll(why: string): void {
+    for (const [id, p] of this.pending) {
+      clearTimeout(p.timer);
+      p.reject(new HoloClientError('unavailable', why));
+      this.pending.delete(id);
+    }
+  }
+
+  /** Sends one request; resolves with the whole reply map ({id, ok, ...result}). */
+  async request(op: string, params: Record<string, unknown> = {}): Promise<Record<string, unknown>> {
+    const ws = await this.socket();
+    const id = this.nextId++;
+    // Absent fields are left out: msgpackr would pack `undefined` as an extension type.
+    const body: Record<string, unknown> = { id, op };
+    for (const [k, v] of Object.entries(params)) if (v !== undefined) body[k] = v;
+    const frame = packr.pack(body);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        reject(new HoloClientError('timeout', `${op} #${id} timed out after ${this.opts.timeoutMs ?? 30_000} ms`));
+      }, this.opts.timeoutMs ?? 30_000);
+      this.pending.set(id, { resolve, reject, timer });
+      ws.send(frame, { binary: true }, (e) => {
+        if (e && this.pending.delete(id)) { clearTimeout(timer); reject(new HoloClientError('unavailable', e.message)); }
+      });
+    });
+  }
+
+  /** Sends raw bytes as one frame (for protocol tests); resolves with the decoded reply. */
+  async raw(bytes: Uint8Array): Promise<Record<string, unknown>> {
+    const ws = await this.socket();
+    return new Promise((resolve, reject) => {
+      const onMsg = (data: Buffer) => { ws.off('message', onMsg); clearTimeout(t); resolve(unpackr.unpack(data) as Record<string, unknown>); };
+      const t = setTimeout(() => { ws.off('message', onMsg); reject(new HoloClientError('timeout', 'no reply')); }, this.opts.timeoutMs ?? 30_000);
+      ws.on('message', onMsg);
+      ws.send(bytes, { binary: true });
+    });
+  }
+
+  get inflight(): number {
+    return this.pending.size;
+  }
+
+  // ---- typed methods (docs/PROTOCOL.md) ----
+
+  async hello(): Promise<{ server: string; version: string; dim: number; engine: string; ops: string[]; limits: Record<string, number> }> {
+    return (await this.request('hello')) as never;
+  }
+  async role(token: string): Promise<Float32Array> {
+    return f32((await this.request('role', { token })).vector as Uint8Array);
+  }
+  async bind(a: Float32Array, b: Float32Array | { role: string }): Promise<Float32Array> {
+    const p = b instanceof Float32Array ? { a: bin(a), b: bin(b) } : { a: bin(a), role: b.role };
+    return f32((await this.request('bind', p)).vector as Uint8Array);
+  }
+  async unbind(c: Float32Array, b: Float32Array | { role: string }, opts: { mode?: 'exact' | 'wiener' | 'approx'; eps?: number; snr?: number; beta?: number } = {}): Promise<{ vector: Float32Array; epsUsed: number; floored: number }> {
+    const p = b instanceof Float32Array ? { c: bin(c), b: bin(b) } : { c: bin(c), role: b.role };
+    const r = await this.request('unbind', { ...p, ...opts });
+    return { vector: f32(r.vector as Uint8Array), epsUsed: r.epsUsed as number, floored: r.floored as number };
+  }
+  async bundle(vectors: Float32Array[], weights?: number[]): Promise<Float32Array> {
+    return f32((await this.request('bundle', { vectors: vectors.map(bin), weights })).vector as Uint8Array);
+  }
+  async cosine(a: Float32Array, b: Float32Array): Promise<number> {
+    return (await this.request('cosine', { a: bin(a), b: bin(b) })).cosine as number;
+  }
+  async encode(text: string): Promise<Float32Array> {
+    return f32((await this.request('encode', { text })).vector as Uint8Array);
+  }
+  async sinkhorn(p: { cost: Float64Array; n: number; m: number; epsilon: number; a?: Float64Array; b?: Float64Array; maxIter?: number; tol?: number }): Promise<{ plan: Float64Array; cost: number; iterations: number; marginalError: number; converged: boolean }> {
+    const r = await this.request('sinkhorn', { ...p, cost: bin(p.cost), a: p.a && bin(p.a), b: p.b && bin(p.b) });
+    return { plan: f64(r.plan as Uint8Array), cost: r.cost as number, iterations: r.iterations as number, marginalError: r.marginalError as number, converged: r.converged as boolean };
+  }
+  async heat(p: ({ n: number; src: Uint32Array; dst: Uint32Array; weight?: Float64Array } | { graph: string }) & { signal: Float64Array; t: number | number[]; K?: number }): Promise<Float64Array | Float64Array[]> {
+    const q: Record<string, unknown> = { ...p, signal: bin(p.signal) };
+    if ('src' in p) { q.src = bin(p.src); q.dst = bin(p.dst); q.weight = p.weight && bin(p.weight); }
+    const r = (await this.request('heat', q)).result;
+    return Array.isArray(r) ? r.map((x) => f64(x as Uint8Array)) : f64(r as Uint8Array);
+  }
+  async graphPut(graph: string, p: { n: number; src: Uint32Array; dst: Uint32Array; weight?: Float64Array }): Promise<{ graph: string; n: number; nnz: number }> {
+    return (await this.request('graph.put', { graph, n: p.n, src: bin(p.src), dst: bin(p.dst), weight: p.weight && bin(p.weight) })) as never;
+  }
+  async remember(tenant: string, key: string, what: Float32Array | string, opts: { payload?: unknown; reward?: number } = {}): Promise<{ stored: boolean; evicted: number }> {
+    const v = typeof what === 'string' ? { text: what } : { vector: bin(what) };
+    return (await this.request('remember', { tenant, key, ...v, ...opts })) as never;
+  }
+  async recall(tenant: string, query: Float32Array | string, k = 10): Promise<{ hits: { key: string; score: number; payload?: unknown }[]; margin: number; reranked: boolean }> {
+    const v = typeof query === 'string' ? { text: query } : { vector: bin(query) };
+    return (await this.request('recall', { tenant, k, ...v })) as never;
+  }
+  async cleanup(tenant: string, vector: Float32Array): Promise<{ key: string; score: number; margin: number }> {
+    return (await this.request('cleanup', { tenant, vector: bin(vector) })) as never;
+  }
+  async anchorPut(tenant: string, name: string, what: Float32Array | string): Promise<{ stored: boolean; evicted: string | null }> {
+    const v = typeof what === 'string' ? { text: what } : { vector: bin(what) };
+    return (await this.request('anchor.put', { tenant, name, ...v })) as never;
+  }
+  async anchorDelete(tenant: string, name: string): Promise<{ removed: boolean }> {
+    return (await this.request('anchor.delete', { tenant, name })) as never;
+  }
+  async forget(tenant: string, key: string): Promise<{ removed: boolean }> {
+    return (await this.request('forget', { tenant, key })) as never;
+  }
+  async stats(tenant: string): Promise<{ items: number; capacity: number; utilization: number; anchors: number; anchorsMax: number; saturation: number }> {
+    return (await this.request('stats', { tenant })) as never;
+  }
+
+  /** Closes the connection; requests in flight fail with `unavailable`. */
+  close(): void {
+    this.closed = true;
+    this.ws?.close();
+    this.failAll('client closed');
+  }
+}
+
+/** Connects to ws://host:port/v1 and returns a client (the connection is open when it resolves). */
+export async function connect(url: string, opts: ConnectOptions = {}): Promise<HoloClient> {
+  const c = new HoloClient(url, opts);
+  await c.open();
+  return c;
+}

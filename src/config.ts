@@ -1,0 +1,221 @@
+/**
+ * Every setting, its default and its unit. Sources, later wins: these defaults, a JSON file
+ * named by HOLOSERVE_CONFIG, then environment variables (HOST, PORT, HOLOSERVE_<NAME> with the
+ * setting's name in UPPER_SNAKE, e.g. HOLOSERVE_BATCH_WINDOW_MS=2). Validated at start: a bad
+ * value stops the server with a message naming the setting.
+ */
+import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { isSupportedDim } from './kernels/check.js';
+
+export interface Config {
+  /** Listen address. Loopback needs no auth; any other address requires tokens. */
+  host: string;
+  /** TCP port (0: ephemeral, the ready line says which). */
+  port: number;
+  /** HRR dimension D served (power of two in [256, 16384]). */
+  dim: number;
+  /** Seed of every role (roles differ per seed). */
+  roleSeed: number;
+  /** FFT engine: 'pffft' (WASM SIMD, float32) or 'fftjs' (float64 reference). */
+  fftEngine: 'pffft' | 'fftjs';
+  /** Shard worker threads (each owns the shards that hash to it). */
+  workers: number;
+  /** Number of shards tenants hash to (jump hash); shard s is served by worker s mod workers. */
+  shards: number;
+  /** Micro-batch window: the longest a request waits for company, milliseconds. */
+  batchWindowMs: number;
+  /** Largest batch sent to a worker as one task, requests. */
+  batchMax: number;
+  /** Batches in flight per worker before new requests queue (1 executing + pipelined). */
+  workerPipeline: number;
+  /** Maximum WebSocket frame, bytes. */
+  maxFrameBytes: number;
+  /** Requests in flight per connection (credits); beyond: `overloaded`. */
+  maxInflightPerConnection: number;
+  /** Requests queued server-wide before `overloaded`. */
+  maxQueued: number;
+  /** Buffered reply bytes per connection before new requests are refused, bytes. */
+  maxBackpressureBytes: number;
+  /** Idle WebSocket timeout, seconds (uWS: multiple of 4, 8..960; 0 disables). */
+  idleTimeoutSeconds: number;
+  /** Sinkhorn n and m limit (the seed's request-path rule). */
+  sinkhornMaxSize: number;
+  /** Heat: node and edge limits for one graph. */
+  graphMaxNodes: number;
+  graphMaxEdges: number;
+  /** Graphs kept per worker (least recently used leave). */
+  graphsPerWorker: number;
+  /** Role table: distinct tokens kept (LRU beyond), roles generated at start. */
+  roleTableCapacity: number;
+  prewarmRoles: string[];
+  /** Role table file (persisted with a checksum); '' disables persistence. */
+  roleFile: string;
+  /** Data directory for the durable store. */
+  dataDir: string;
+  /** Working-memory capacity per tenant, items. */
+  memoryCapacity: number;
+  /** Anchors per tenant. */
+  anchorsMax: number;
+  /** Eviction policy at memory pressure: 'oldest' or 'salience'. */
+  evictionPolicy: 'oldest' | 'salience';
+  /** Recall result cache TTL, milliseconds (< 2000). */
+  recallCacheTtlMs: number;
+  /** Embedding cache entries per worker; system prompts are pinned. */
+  embeddingCacheSize: number;
+  systemPrompts: string[];
+  /** Tenants prefetched at start (most recently active before shutdown). */
+  prefetchTenants: number;
+  /** HRR-first rerank: on/off, margin threshold, candidates reranked. Live knobs. */
+  rerank: boolean;
+  rerankMargin: number;
+  rerankCandidates: number;
+  /** Unbind regularisation beta default (see kernels/hrr/unbind.ts). Live knob. */
+  unbindBeta: number;
+  /** Auth tokens: salted SHA-256 hashes mapped to tenants ('*' for any). Required off loopback. */
+  tokens: { salt: string; sha256: string; tenants: string[] }[];
+  /** Run even if uWebSockets.js fell back to its slow JS server. */
+  allowUwsFallback: boolean;
+  /** Grace for draining in-flight requests at SIGTERM, milliseconds. */
+  drainTimeoutMs: number;
+}
+
+export const DEFAULTS: Config = {
+  host: '127.0.0.1',
+  port: 7878,
+  dim: 8192,
+  roleSeed: 0,
+  fftEngine: 'pffft',
+  workers: Math.max(1, availableParallelism()),
+  shards: 64,
+  batchWindowMs: 5,
+  batchMax: 64,
+  workerPipeline: 2,
+  maxFrameBytes: 4 * 1024 * 1024,
+  maxInflightPerConnection: 256,
+  maxQueued: 20_000,
+  maxBackpressureBytes: 16 * 1024 * 1024,
+  idleTimeoutSeconds: 120,
+  sinkhornMaxSize: 64,
+  graphMaxNodes: 1_000_000,
+  graphMaxEdges: 10_000_000,
+  graphsPerWorker: 64,
+  roleTableCapacity: 2048,
+  prewarmRoles: [],
+  roleFile: './data/roles.bin',
+  dataDir: './data',
+  memoryCapacity: 4096,
+  anchorsMax: 1024,
+  evictionPolicy: 'oldest',
+  recallCacheTtlMs: 1000,
+  embeddingCacheSize: 4096,
+  systemPrompts: [],
+  prefetchTenants: 16,
+  rerank: false,
+  rerankMargin: 0.02,
+  rerankCandidates: 8,
+  unbindBeta: 1e-3,
+  tokens: [],
+  allowUwsFallback: false,
+  drainTimeoutMs: 10_000,
+};
+
+/** The default top-N roles generated at start: position and common structure tokens. */
+export function defaultPrewarmRoles(n = 64): string[] {
+  const base = ['agent', 'user', 'system', 'subject', 'verb', 'object', 'time', 'place', 'cause', 'effect',
+    'goal', 'state', 'action', 'result', 'before', 'after', 'left', 'right', 'name', 'value'];
+  const out = [...base];
+  for (let i = 0; out.length < n; i++) out.push(`pos:${i}`);
+  return out.slice(0, n);
+}
+
+function snake(name: string): string {
+  return name.replace(/[A-Z]/g, (c) => '_' + c).toUpperCase();
+}
+
+/** Parses an environment string into the type of the default. */
+function fromEnv(name: keyof Config, raw: string): unknown {
+  const d = DEFAULTS[name];
+  if (typeof d === 'number') return Number(raw);
+  if (typeof d === 'boolean') return raw === '1' || raw.toLowerCase() === 'true';
+  if (Array.isArray(d)) return JSON.parse(raw);
+  return raw;
+}
+
+/** Loads defaults ← HOLOSERVE_CONFIG file ← environment, then validates. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<Config> = {}): Config {
+  const cfg: Config = { ...DEFAULTS, prewarmRoles: defaultPrewarmRoles() };
+  if (env.HOLOSERVE_CONFIG) {
+    const file = JSON.parse(readFileSync(env.HOLOSERVE_CONFIG, 'utf8')) as Partial<Config>;
+    for (const [k, v] of Object.entries(file)) {
+      if (!(k in DEFAULTS)) throw new Error(`config file: unknown setting '${k}'`);
+      (cfg as unknown as Record<string, unknown>)[k] = v;
+    }
+  }
+  if (env.HOST) cfg.host = env.HOST;
+  if (env.PORT) cfg.port = Number(env.PORT);
+  for (const k of Object.keys(DEFAULTS) as (keyof Config)[]) {
+    const raw = env['HOLOSERVE_' + snake(k)];
+    if (raw !== undefined) (cfg as unknown as Record<string, unknown>)[k] = fromEnv(k, raw);
+  }
+  Object.assign(cfg, overrides);
+  validateConfig(cfg);
+  return cfg;
+}
+
+/** Throws Error naming the setting, Piscina-style: "config.port must be ...". */
+export function validateConfig(c: Config): void {
+  const int = (k: keyof Config, lo: number, hi: number) => {
+    const v = c[k] as number;
+    if (!(Number.isInteger(v) && v >= lo && v <= hi)) throw new Error(`config.${k} must be an integer in [${lo}, ${hi}], got ${String(v)}`);
+  };
+  const num = (k: keyof Config, lo: number, hi: number) => {
+    const v = c[k] as number;
+    if (!(typeof v === 'number' && v >= lo && v <= hi)) throw new Error(`config.${k} must be a number in [${lo}, ${hi}], got ${String(v)}`);
+  };
+  int('port', 0, 65535);
+  if (!isSupportedDim(c.dim)) throw new Error(`config.dim must be a power of two in [256, 16384], got ${c.dim}`);
+  int('roleSeed', 0, 0xffffffff);
+  if (c.fftEngine !== 'pffft' && c.fftEngine !== 'fftjs') throw new Error(`config.fftEngine must be 'pffft' or 'fftjs'`);
+  int('workers', 1, 256);
+  int('shards', 1, 1 << 16);
+  num('batchWindowMs', 0, 1000);
+  int('batchMax', 1, 4096);
+  int('workerPipeline', 1, 64);
+  int('maxFrameBytes', 1024, 256 * 1024 * 1024);
+  int('maxInflightPerConnection', 1, 1 << 20);
+  int('maxQueued', 1, 1 << 24);
+  int('maxBackpressureBytes', 64 * 1024, 1 << 30);
+  int('idleTimeoutSeconds', 0, 960);
+  if (c.idleTimeoutSeconds !== 0 && (c.idleTimeoutSeconds < 8 || c.idleTimeoutSeconds % 4 !== 0)) {
+    throw new Error('config.idleTimeoutSeconds must be 0 or a multiple of 4 in [8, 960] (uWS rule)');
+  }
+  int('sinkhornMaxSize', 1, 4096);
+  int('graphMaxNodes', 1, 1 << 28);
+  int('graphMaxEdges', 1, 1 << 30);
+  int('graphsPerWorker', 1, 1 << 16);
+  int('roleTableCapacity', 1, 1 << 20);
+  if (!Array.isArray(c.prewarmRoles) || c.prewarmRoles.some((t) => typeof t !== 'string')) throw new Error('config.prewarmRoles must be a list of strings');
+  if (c.prewarmRoles.length > c.roleTableCapacity) throw new Error('config.prewarmRoles has more roles than config.roleTableCapacity');
+  int('memoryCapacity', 1, 1 << 22);
+  int('anchorsMax', 1, 1 << 20);
+  if (c.evictionPolicy !== 'oldest' && c.evictionPolicy !== 'salience') throw new Error(`config.evictionPolicy must be 'oldest' or 'salience'`);
+  num('recallCacheTtlMs', 0, 1999);
+  int('embeddingCacheSize', 1, 1 << 22);
+  int('prefetchTenants', 0, 1 << 16);
+  num('rerankMargin', 0, 2);
+  int('rerankCandidates', 2, 1024);
+  if (!(c.unbindBeta > 0 && Number.isFinite(c.unbindBeta))) throw new Error('config.unbindBeta must be a positive finite number');
+  int('drainTimeoutMs', 0, 600_000);
+  if (!Array.isArray(c.tokens)) throw new Error('config.tokens must be a list');
+  for (const t of c.tokens) {
+    if (typeof t.salt !== 'string' || !/^[0-9a-f]{64}$/.test(t.sha256) || !Array.isArray(t.tenants)) {
+      throw new Error('config.tokens entries must be {salt: string, sha256: 64 hex chars, tenants: string[]}');
+    }
+  }
+}
+
+/** True for 127.0.0.0/8, ::1 and localhost: the addresses that need no auth. */
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}

@@ -1,0 +1,268 @@
+/**
+ * The memory room inside a shard worker: the tenants this worker owns (working memory and
+ * anchor book each), the embedding cache, the recall result cache, and the durable store.
+ * Handlers run synchronously on state already loaded; `prepare` loads the batch's tenants from
+ * the store first, and `commit` makes the batch's writes durable in ONE transaction before any
+ * of them is acknowledged. If that commit fails, the writes are answered `internal` and the
+ * touched tenants are dropped from memory, so what is served again is what is on disk.
+ */
+import { createHash } from 'node:crypto';
+import { HoloError } from '../errors.js';
+import type { Config } from '../config.js';
+import { cosine } from '../kernels/hrr/cosine.js';
+import { permute, tokenize } from '../kernels/hrr/encode.js';
+import type { Hrr } from '../kernels/hrr/hrr.js';
+import { unbindRole } from '../kernels/hrr/unbind.js';
+import { AnchorBook } from '../memory/anchors.js';
+import { LruCache, TtlCache } from '../memory/cache.js';
+import { TenantMemory, type RecallHit } from '../memory/tenant.js';
+import type { BatchObs, Outcome, TaskItem } from '../pool/messages.js';
+import { openLmdbStore } from '../store/lmdb.js';
+import type { Store, Write } from '../store/store.js';
+import type { ExecContext } from './context.js';
+import type { Handler } from './hrr.js';
+
+interface Tenant {
+  memory: TenantMemory;
+  anchors: AnchorBook;
+}
+
+interface CachedRecall {
+  hits: RecallHit[];
+  margin: number;
+  reranked: boolean;
+}
+
+export interface MemoryRoom {
+  handlers: Record<string, Handler>;
+  /** Loads the tenants a batch names (from the store on first use). */
+  prepare(items: readonly TaskItem[]): Promise<void>;
+  /** encode(text) through the embedding cache. */
+  encode(text: string, compute: () => Float32Array, obs: BatchObs): Float32Array;
+  /** Pins a system prompt's encoding (never evicted). */
+  pin(text: string, vector: Float32Array): void;
+  /** Commits the batch's writes durably, then lets their outcomes stand. */
+  commit(ctx: ExecContext, outcomes: Outcome[]): Promise<void>;
+  /** Loads tenants ahead of use (seed §3 background prefetch). */
+  prefetch(tenants: readonly string[]): Promise<number>;
+  /** Tenants most recently active (by their last durable touch), most recent first. */
+  recent(limit: number): Promise<string[]>;
+  close(): Promise<void>;
+}
+
+export async function createMemoryRoom(cfg: Config, hrr: Hrr): Promise<MemoryRoom> {
+  const store: Store = openLmdbStore(cfg.dataDir);
+  const tenants = new Map<string, Tenant>();
+  const loading = new Map<string, Promise<Tenant>>();
+  const embeddings = new LruCache<string, Float32Array>(cfg.embeddingCacheSize);
+  const recalls = new TtlCache<string, CachedRecall>({ ttlMs: cfg.recallCacheTtlMs, maxEntries: 10_000 });
+  const readSinceCommit = new Set<string>();
+  let writes: Write[] = [];
+  let writeItems = new Set<number>(); // indices of this batch's items that wrote
+
+  async function load(name: string): Promise<Tenant> {
+    const t = tenants.get(name);
+    if (t) return t;
+    let p = loading.get(name);
+    if (!p) {
+      p = (async () => {
+        const rec = await store.loadTenant(name);
+        const now = Date.now();
+        const memory = new TenantMemory({ D: hrr.D, capacity: cfg.memoryCapacity, evictionPolicy: cfg.evictionPolicy });
+        const anchors = new AnchorBook({ D: hrr.D, anchorsMax: cfg.anchorsMax });
+        memory.load(rec.items, now);
+        anchors.load(rec.anchors);
+        const t2 = { memory, anchors };
+        tenants.set(name, t2);
+        return t2;
+      })().finally(() => loading.delete(name));
+      loading.set(name, p);
+    }
+    return p;
+  }
+
+  function tenant(_ctx: ExecContext, p: Record<string, unknown>): Tenant {
+    const name = p.tenant as string;
+    const t = tenants.get(name);
+    if (!t) throw new HoloError('internal', `tenant '${name}' was not loaded before its batch`);
+    return t;
+  }
+
+  function vectorOf(ctx: ExecContext, p: Record<string, unknown>): Float32Array {
+    return p.vector !== undefined ? (p.vector as Float32Array) : ctx.encode(p.text as string);
+  }
+
+  function recallKey(p: Record<string, unknown>): string {
+    const q = p.vector !== undefined
+      ? createHash('sha1').update(new Uint8Array((p.vector as Float32Array).buffer)).digest('base64')
+      : 't:' + (p.text as string);
+    return `${p.tenant as string}\u0000${p.k as number}\u0000${q}`;
+  }
+
+  /**
+   * HRR-first rerank (SEED §6), for text queries whose recall margin is below the threshold:
+   * each candidate v gets an order score, the mean over the query's adjacent token pairs
+   * (t_i, t_{i+1}) of cosine(unbind(v, r(t_i)), Π r(t_{i+1})), i.e. how strongly v holds that
+   * ordered pair (encode.ts binds exactly these). Candidates are reordered by score + order;
+   * `score` stays the cosine. Vector queries have no token structure and are not reranked.
+   */
+  function rerank(ctx: ExecContext, t: Tenant, text: string, hits: RecallHit[]): boolean {
+    const tokens = tokenize(text);
+    if (tokens.length < 2 || hits.length < 2) return false;
+    const pairs: { R: Float32Array; next: Float32Array }[] = [];
+    for (let i = 0; i + 1 < tokens.length; i++) {
+      pairs.push({ R: ctx.roleSource.spectrum(tokens[i]), next: permute(ctx.roleSource.vector(tokens[i + 1]), new Float32Array(hrr.D)) });
+    }
+    const out = new Float32Array(hrr.D);
+    const order = new Map<RecallHit, number>();
+    for (const h of hits) {
+      const v = t.memory.get(h.key)!.vector;
+      let s = 0;
+      for (const { R, next } of pairs) s += cosine(unbindRole(hrr, v, R, {}, out).vector, next);
+      order.set(h, s / pairs.length);
+    }
+    hits.sort((a, b) => b.score + order.get(b)! - (a.score + order.get(a)!));
+    return true;
+  }
+
+  const handlers: Record<string, Handler> = {
+    remember: (ctx, p) => {
+      const t = tenant(ctx, p);
+      const name = p.tenant as string;
+      const r = t.memory.remember(p.key as string, vectorOf(ctx, p), { payload: p.payload as Uint8Array | undefined, reward: p.reward as number, nowMs: ctx.nowMs });
+      writes.push({ kind: 'item.put', tenant: name, item: t.memory.get(p.key as string)! });
+      for (const k of r.evicted) writes.push({ kind: 'item.delete', tenant: name, key: k });
+      recalls.invalidateGroup(name);
+      ctx.obs.evictions += r.evicted.length;
+      ctx.obs.utilization.push(t.memory.stats().utilization);
+      return { stored: true, evicted: r.evicted.length };
+    },
+    forget: (ctx, p) => {
+      const t = tenant(ctx, p);
+      const removed = t.memory.forget(p.key as string);
+      if (removed) {
+        writes.push({ kind: 'item.delete', tenant: p.tenant as string, key: p.key as string });
+        recalls.invalidateGroup(p.tenant as string);
+      }
+      return { removed };
+    },
+    recall: (ctx, p) => {
+      const t = tenant(ctx, p);
+      readSinceCommit.add(p.tenant as string);
+      const key = recallKey(p);
+      const hit = recalls.get(key, ctx.nowMs);
+      if (hit) {
+        ctx.obs.recallCacheHits++;
+        return { hits: hit.hits, margin: hit.margin, reranked: hit.reranked, cached: true };
+      }
+      ctx.obs.recallCacheMisses++;
+      const k = p.k as number;
+      const knobs = ctx.knobs;
+      const wide = knobs.rerank && p.text !== undefined ? Math.max(k, knobs.rerankCandidates) : k;
+      const r = t.memory.recall(vectorOf(ctx, p), wide, ctx.nowMs);
+      ctx.obs.recallMargin.push(r.margin);
+      const reranked = knobs.rerank && p.text !== undefined && r.margin < knobs.rerankMargin && rerank(ctx, t, p.text as string, r.hits);
+      const hits = r.hits.slice(0, k);
+      const margin = hits.length >= 2 ? hits[0].score - hits[1].score : r.margin;
+      recalls.set(key, { hits, margin, reranked }, ctx.nowMs, p.tenant as string);
+      return { hits, margin, reranked };
+    },
+    cleanup: (ctx, p) => {
+      const t = tenant(ctx, p);
+      const c = t.anchors.cleanup(p.vector as Float32Array, ctx.nowMs);
+      ctx.obs.cleanupScore.push(c.score);
+      return { key: c.key, score: c.score, margin: c.margin };
+    },
+    'anchor.put': (ctx, p) => {
+      const t = tenant(ctx, p);
+      const name = p.tenant as string;
+      const r = t.anchors.put(p.name as string, vectorOf(ctx, p), ctx.nowMs);
+      writes.push({ kind: 'anchor.put', tenant: name, anchor: t.anchors.get(p.name as string)! });
+      if (r.evicted !== null) writes.push({ kind: 'anchor.delete', tenant: name, name: r.evicted });
+      ctx.obs.saturation.push(t.anchors.saturation());
+      return { stored: true, evicted: r.evicted };
+    },
+    'anchor.delete': (ctx, p) => {
+      const t = tenant(ctx, p);
+      const removed = t.anchors.delete(p.name as string);
+      if (removed) writes.push({ kind: 'anchor.delete', tenant: p.tenant as string, name: p.name as string });
+      return { removed };
+    },
+    stats: (ctx, p) => {
+      const t = tenant(ctx, p);
+      const s = t.memory.stats();
+      return {
+        items: s.items, capacity: s.capacity, utilization: s.utilization, evictions: s.evictions,
+        anchors: t.anchors.size, anchorsMax: cfg.anchorsMax, saturation: t.anchors.saturation(),
+      };
+    },
+  };
+
+  // Writes are collected per item so a failed commit can fail exactly the items that wrote.
+  const WRITE_OPS = new Set(['remember', 'forget', 'anchor.put', 'anchor.delete']);
+  const wrapped: Record<string, Handler> = {};
+  for (const [op, h] of Object.entries(handlers)) {
+    wrapped[op] = WRITE_OPS.has(op)
+      ? (ctx, p) => {
+          const before = writes.length;
+          const r = h(ctx, p);
+          if (writes.length > before) writeItems.add(ctx.itemIndex);
+          return r;
+        }
+      : h;
+  }
+
+  return {
+    handlers: wrapped,
+    async prepare(items) {
+      const names = new Set<string>();
+      for (const it of items) if (typeof it.params.tenant === 'string') names.add(it.params.tenant);
+      await Promise.all([...names].map(load));
+    },
+    encode(text, compute, obs) {
+      const v = embeddings.get(text);
+      if (v) { obs.embeddingHits++; return v; }
+      obs.embeddingMisses++;
+      const e = compute();
+      embeddings.set(text, e);
+      return e;
+    },
+    pin(text, vector) {
+      embeddings.pin(text, vector);
+    },
+    async commit(ctx, outcomes) {
+      if (writes.length === 0) return;
+      const batch = writes;
+      const wrote = writeItems;
+      writes = [];
+      writeItems = new Set();
+      const touched = new Set<string>();
+      for (const w of batch) touched.add(w.tenant);
+      for (const t of touched) batch.push({ kind: 'tenant.touch', tenant: t, atMs: ctx.nowMs });
+      const t0 = performance.now();
+      try {
+        await store.commit(batch);
+        ctx.obs.commitSeconds.push((performance.now() - t0) / 1000);
+      } catch (e) {
+        console.error('holoserve worker: store commit failed:', e);
+        for (const t of touched) { tenants.delete(t); recalls.invalidateGroup(t); }
+        for (const i of wrote) outcomes[i] = { ok: false, code: 'internal', message: 'the write could not be made durable; it was not applied' };
+      }
+    },
+    async prefetch(names) {
+      let n = 0;
+      for (const name of names) {
+        try { await load(name); n++; } catch (e) { console.error(`holoserve worker: prefetch of a tenant failed:`, e); }
+      }
+      return n;
+    },
+    recent(limit) {
+      return store.recentTenants(limit);
+    },
+    async close() {
+      const touches: Write[] = [...readSinceCommit].map((t) => ({ kind: 'tenant.touch', tenant: t, atMs: Date.now() }));
+      if (touches.length) await store.commit(touches);
+      await store.close();
+    },
+  };
+}

@@ -1,0 +1,179 @@
+/**
+ * The one file that knows every room and wires them: config → FFT workers → role table →
+ * prewarm (SEED §5) → front end → ready. SIGTERM/SIGINT drain in-flight requests and exit 0.
+ */
+import { endianness } from 'node:os';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { loadConfig, type Config } from './config.js';
+import { Dispatcher } from './batch/dispatcher.js';
+import { tokenize } from './kernels/hrr/encode.js';
+import { roleTableBytes } from './pool/role-table.js';
+import { Metrics } from './metrics/registry.js';
+import type { WorkerInfo } from './pool/messages.js';
+import { ShardPool } from './pool/pool.js';
+import { createRoleTableBuffer, RoleTable } from './pool/role-table.js';
+import { loadRoleFile, removeRoleFile, saveRoleFile } from './pool/role-file.js';
+import { ShardMap } from './pool/shard.js';
+import { OP_NAMES, type Limits } from './protocol/ops.js';
+import { listen, type Listening } from './server/app.js';
+import { authRequired } from './server/auth.js';
+import { FrameHandler, type ServerState } from './server/connection.js';
+import { FALLBACK_MESSAGE, loadUws } from './server/uws.js';
+
+const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+function log(msg: string): void {
+  process.stdout.write(`holoserve: ${msg}\n`);
+}
+
+async function timed<T>(step: string, f: () => Promise<T> | T): Promise<T> {
+  const t0 = performance.now();
+  const r = await f();
+  log(`${step} (${(performance.now() - t0).toFixed(1)} ms)`);
+  return r;
+}
+
+export async function start(cfg: Config): Promise<{ listening: Listening; stop: () => Promise<void> }> {
+  if (endianness() !== 'LE') throw new Error('holoserve needs a little-endian host (the wire format is little-endian)');
+  const uws = loadUws();
+  if (!uws.native) {
+    if (!cfg.allowUwsFallback) throw new Error(FALLBACK_MESSAGE);
+    log('WARNING: uWebSockets.js is running its slow JS fallback (allowUwsFallback is set)');
+  }
+  if (!(cfg.host === '127.0.0.1' || cfg.host === 'localhost' || cfg.host === '::1') && cfg.tokens.length === 0) {
+    throw new Error(`config.host is ${cfg.host} (not loopback): configure config.tokens, or every connection would be refused`);
+  }
+
+  // 1. configuration (loaded by the caller) and the rooms
+  const metrics = new Metrics();
+  const state: ServerState = { ready: false, draining: false };
+  const sab = createRoleTableBuffer(cfg.dim, cfg.roleTableCapacity);
+  const roles = new RoleTable(sab);
+  const shards = new ShardMap(cfg.shards, cfg.workers);
+  const pool = new ShardPool(cfg, sab, new URL('../workers/shard.js', import.meta.url));
+
+  // 2. the HRR engine in every worker, then the top-N roles (from the role file when valid)
+  const infos = await timed(`started ${cfg.workers} shard workers`, () => pool.broadcast<WorkerInfo>({ type: 'init' }));
+  const info = infos[0];
+  if (infos.some((i) => i.layout !== info.layout)) throw new Error('workers disagree on the FFT engine');
+  if (info.fallbackReason) log(`WARNING: FFT engine fell back to fft.js: ${info.fallbackReason}`);
+  log(`FFT engine ${info.engine} (${info.layout}), D=${cfg.dim}, role table ${cfg.roleTableCapacity} roles (${(roleTableBytes(cfg.dim, cfg.roleTableCapacity) / 2 ** 20).toFixed(0)} MiB shared, committed as used)`);
+  const meta = { D: cfg.dim, seed: cfg.roleSeed, layout: info.layout };
+  await timed('role table ready', async () => {
+    if (cfg.roleFile) {
+      const r = loadRoleFile(cfg.roleFile, roles, meta);
+      if ('problem' in r && r.problem !== 'no file') {
+        log(`role file ${cfg.roleFile}: ${r.problem}; purging it and rebuilding`);
+        roles.purge();
+        removeRoleFile(cfg.roleFile);
+      } else if (r.loaded > 0) {
+        // The drill's invariant: stored roles equal fresh ones, bit for bit (sampled).
+        const sample = [...roles.readyEntries()].filter((_, i, a) => i % Math.max(1, Math.floor(a.length / 8)) === 0).slice(0, 8);
+        const refs = roles.acquire(sample.map((e) => e.token));
+        const bad = await pool.run<string[]>(0, { type: 'roles.verify', roles: refs });
+        roles.release(refs);
+        if (bad.length > 0) {
+          log(`role file ${cfg.roleFile}: ${bad.length} sampled roles differ from a fresh computation; purging and rebuilding`);
+          roles.purge();
+          removeRoleFile(cfg.roleFile);
+        } else {
+          log(`loaded ${r.loaded} roles from ${cfg.roleFile} (checksum and ${sample.length} sampled roles verified)`);
+        }
+      }
+    }
+    const refs = roles.acquire(cfg.prewarmRoles);
+    const todo = refs.filter((r) => r.compute);
+    // Split the work across the workers; each computes its share into the shared table.
+    const parts = Array.from({ length: pool.size }, (_, w) => todo.filter((_, i) => i % pool.size === w));
+    const made = await Promise.all(parts.map((p, w) => (p.length ? pool.run<number>(w, { type: 'roles.compute', roles: p }) : 0)));
+    roles.release(refs);
+    log(`prewarmed ${cfg.prewarmRoles.length} roles (${made.reduce((a, b) => a + b, 0)} computed)`);
+    if (cfg.roleFile) saveRoleFile(cfg.roleFile, roles, meta);
+  });
+
+  // 3. system prompts: encoded and pinned in every worker's embedding cache
+  if (cfg.systemPrompts.length > 0) {
+    await timed(`pinned ${cfg.systemPrompts.length} system prompts`, async () => {
+      const tokens = [...new Set(cfg.systemPrompts.flatMap(tokenize))];
+      const refs = roles.acquire(tokens);
+      await pool.broadcast({ type: 'pin', texts: cfg.systemPrompts, roles: refs });
+      roles.release(refs);
+    });
+  }
+
+  // 4. the front end; everything else is lazy
+  const limits: Limits = {
+    dim: cfg.dim, maxFrameBytes: cfg.maxFrameBytes, sinkhornMaxSize: cfg.sinkhornMaxSize,
+    graphMaxNodes: cfg.graphMaxNodes, graphMaxEdges: cfg.graphMaxEdges, maxPayloadBytes: 64 * 1024,
+    maxTextChars: 64 * 1024, maxBundle: 1024, maxK: 1024,
+  };
+  const dispatcher = new Dispatcher(
+    { workers: cfg.workers, windowMs: cfg.batchWindowMs, batchMax: cfg.batchMax, pipeline: cfg.workerPipeline, maxQueued: cfg.maxQueued },
+    pool, roles, shards, metrics,
+  );
+  const hello = {
+    server: 'holoserve', version: VERSION, dim: cfg.dim, engine: info.engine, ops: OP_NAMES,
+    limits: {
+      maxFrameBytes: cfg.maxFrameBytes, maxInflight: cfg.maxInflightPerConnection, sinkhornMaxSize: cfg.sinkhornMaxSize,
+      graphMaxNodes: cfg.graphMaxNodes, graphMaxEdges: cfg.graphMaxEdges, maxPayloadBytes: limits.maxPayloadBytes,
+      maxTextChars: limits.maxTextChars, maxBundle: limits.maxBundle, maxK: limits.maxK,
+    },
+  };
+  const handler = new FrameHandler(cfg, limits, dispatcher, metrics, state, () => hello);
+  const listening = await listen(uws, cfg, handler, metrics, state);
+  state.ready = true;
+  log(`ready on ws://${cfg.host}:${listening.port}/v1 (D=${cfg.dim}, engine=${info.engine}, workers=${cfg.workers}, auth=${authRequired(cfg) ? 'required' : 'loopback-open'})`);
+
+  // Seed §3: tenants most recently active before the last shutdown, loaded in the background.
+  if (cfg.prefetchTenants > 0) {
+    void (async () => {
+      const recent = await pool.run<string[]>(0, { type: 'recent', limit: cfg.prefetchTenants });
+      const byWorker = Array.from({ length: pool.size }, () => [] as string[]);
+      for (const t of recent) byWorker[shards.worker(t)].push(t);
+      const n = await Promise.all(byWorker.map((ts, w) => (ts.length ? pool.run<number>(w, { type: 'prefetch', tenants: ts }) : 0)));
+      log(`prefetched ${n.reduce((a, b) => a + b, 0)} recently active tenants`);
+    })().catch((e: unknown) => log(`tenant prefetch failed: ${String(e)}`));
+  }
+
+  let stopping: Promise<void> | undefined;
+  const stop = () => (stopping ??= (async () => {
+    state.draining = true;
+    listening.close();
+    log(`draining ${dispatcher.pending} requests in flight`);
+    const drained = await Promise.race([
+      dispatcher.idle().then(() => true),
+      new Promise<boolean>((r) => setTimeout(() => r(false), cfg.drainTimeoutMs).unref()),
+    ]);
+    if (!drained) log(`drain timed out after ${cfg.drainTimeoutMs} ms with ${dispatcher.pending} requests pending`);
+    listening.closeSockets();
+    if (cfg.roleFile) saveRoleFile(cfg.roleFile, roles, meta);
+    await pool.broadcast({ type: 'close' }).catch((e: unknown) => log(`worker close failed: ${String(e)}`));
+    await pool.close();
+    log('stopped');
+  })());
+  return { listening, stop };
+}
+
+const isMain = process.argv[1] !== undefined && import.meta.url === pathToFileURL(resolve(process.argv[1])).href;
+if (isMain) {
+  let cfg: Config;
+  try {
+    cfg = loadConfig();
+  } catch (e) {
+    process.stderr.write(`holoserve: bad configuration: ${(e as Error).message}\n`);
+    process.exit(2);
+  }
+  start(cfg).then(({ stop }) => {
+    const onSignal = (sig: string) => {
+      log(`${sig}: shutting down`);
+      stop().then(() => process.exit(0), (e: unknown) => { process.stderr.write(`holoserve: shutdown failed: ${String(e)}\n`); process.exit(1); });
+    };
+    process.once('SIGTERM', () => onSignal('SIGTERM'));
+    process.once('SIGINT', () => onSignal('SIGINT'));
+  }, (e: unknown) => {
+    process.stderr.write(`holoserve: failed to start: ${(e as Error).message}\n`);
+    process.exit(1);
+  });
+}

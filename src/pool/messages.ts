@@ -1,0 +1,82 @@
+/**
+ * Message shapes between the main thread and the shard workers (Piscina tasks). Typed arrays
+ * inside travel on SharedArrayBuffers: structured clone shares them instead of copying.
+ */
+import type { ErrorCode } from '../errors.js';
+import type { RoleRef } from './role-table.js';
+
+/** One request inside a batch. */
+export interface TaskItem {
+  op: string;
+  params: Record<string, unknown>;
+}
+
+export interface BatchTask {
+  type: 'batch';
+  kind: string;
+  items: TaskItem[];
+  /** roles the items name, by token; compute = true where the worker must build the slot */
+  roles: RoleRef[];
+  /** wall clock at dispatch, ms (memory timestamps come from here, so a batch sees one time) */
+  nowMs: number;
+}
+
+/** Start-up and drills; answered with WorkerInfo or a count. */
+export type ControlTask =
+  | { type: 'init' }
+  | { type: 'roles.compute'; roles: RoleRef[] }
+  | { type: 'roles.verify'; roles: RoleRef[] }
+  | { type: 'pin'; texts: string[]; roles: RoleRef[] }
+  | { type: 'prefetch'; tenants: string[] }
+  | { type: 'recent'; limit: number }
+  | { type: 'knobs'; knobs: Partial<Knobs> }
+  | { type: 'close' };
+
+export type Task = BatchTask | ControlTask;
+
+/** Settings that can change while serving (sent to every worker). */
+export interface Knobs {
+  unbindBeta: number;
+  rerank: boolean;
+  rerankMargin: number;
+  rerankCandidates: number;
+}
+
+export type Outcome =
+  | { ok: true; result: Record<string, unknown> }
+  | { ok: false; code: ErrorCode; message: string };
+
+/** Numbers a batch observed, for the main thread's metrics (workers do not own a registry). */
+export interface BatchObs {
+  epsUsed: number[];
+  rolesComputed: number;
+  cleanupScore: number[];
+  recallMargin: number[];
+  utilization: number[];
+  saturation: number[];
+  evictions: number;
+  embeddingHits: number;
+  embeddingMisses: number;
+  recallCacheHits: number;
+  recallCacheMisses: number;
+  commitSeconds: number[];
+}
+
+export interface BatchResult {
+  outcomes: Outcome[];
+  obs: BatchObs;
+}
+
+export interface WorkerInfo {
+  engine: string;
+  layout: string;
+  fallbackReason?: string;
+  threadId: number;
+}
+
+export function emptyObs(): BatchObs {
+  return {
+    epsUsed: [], rolesComputed: 0, cleanupScore: [], recallMargin: [], utilization: [], saturation: [],
+    evictions: 0, embeddingHits: 0, embeddingMisses: 0, recallCacheHits: 0, recallCacheMisses: 0, commitSeconds: [],
+  };
+}

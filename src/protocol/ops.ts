@@ -1,0 +1,305 @@
+/**
+ * The op table (docs/PROTOCOL.md "Ops"): for each op, how it is routed and batched and how its
+ * fields are checked. Checking happens on the main thread before anything is queued, so a bad
+ * field costs the sender an error frame and costs the workers nothing. Vectors and arrays are
+ * copied once, into SharedArrayBuffer-backed arrays that the worker reads in place.
+ */
+import { Packr } from 'msgpackr';
+import { HoloError } from '../errors.js';
+import { tokenize } from '../kernels/hrr/encode.js';
+import { checkName, MAX_NAME_BYTES, MAX_TENANT_BYTES } from '../store/store.js';
+import { f32, f64, u32 } from './vectors.js';
+import type { Frame } from './codec.js';
+
+/** Which queue an op joins: each kind is batched separately per worker. */
+export type OpKind = 'inline' | 'hrr' | 'ot' | 'graph' | 'memory';
+
+/** How an op picks its worker: any (least loaded), by tenant, or by graph id. */
+export type Route = 'any' | 'tenant' | 'graph';
+
+export interface Limits {
+  dim: number;
+  maxFrameBytes: number;
+  sinkhornMaxSize: number;
+  graphMaxNodes: number;
+  graphMaxEdges: number;
+  maxPayloadBytes: number;
+  maxTextChars: number;
+  maxBundle: number;
+  maxK: number;
+}
+
+/** A checked request: what the batcher, the coalescer and the worker need. */
+export interface Parsed {
+  op: string;
+  kind: OpKind;
+  route: Route;
+  /** tenant (route 'tenant') or graph id (route 'graph') */
+  routeKey?: string;
+  /** role tokens the worker will need (bind/unbind by role, encode, text) */
+  tokens?: string[];
+  /** changes tenant state: later reads must not coalesce with earlier ones */
+  write?: boolean;
+  /** the op's fields, typed */
+  params: Record<string, unknown>;
+}
+
+export interface OpSpec {
+  kind: OpKind;
+  route: Route;
+  write?: boolean;
+  parse(f: Frame, L: Limits): Omit<Parsed, 'op' | 'kind' | 'route'>;
+}
+
+const payloadPackr = new Packr({ useRecords: false, variableMapSize: true });
+
+// ---- field readers: each names the field in its error ----
+
+function has(f: Frame, k: string): boolean {
+  return Object.hasOwn(f, k) && f[k] !== undefined && f[k] !== null;
+}
+
+export function str(f: Frame, k: string, maxChars: number, required = true): string | undefined {
+  if (!has(f, k)) {
+    if (required) throw new HoloError('bad_request', `missing field '${k}' (string)`);
+    return undefined;
+  }
+  const v = f[k];
+  if (typeof v !== 'string') throw new HoloError('bad_request', `field '${k}' must be a string`);
+  if (v.length === 0) throw new HoloError('bad_request', `field '${k}' must not be empty`);
+  if (v.length > maxChars) throw new HoloError('too_large', `field '${k}' has ${v.length} characters, limit ${maxChars}`);
+  return v;
+}
+
+export function num(f: Frame, k: string, opts: { required?: boolean; int?: boolean; min?: number; max?: number; positive?: boolean } = {}): number | undefined {
+  if (!has(f, k)) {
+    if (opts.required) throw new HoloError('bad_request', `missing field '${k}' (number)`);
+    return undefined;
+  }
+  const v = f[k];
+  if (typeof v !== 'number' || !Number.isFinite(v)) throw new HoloError('bad_request', `field '${k}' must be a finite number`);
+  if (opts.int && !Number.isInteger(v)) throw new HoloError('bad_request', `field '${k}' must be an integer`);
+  if (opts.positive && !(v > 0)) throw new HoloError('bad_request', `field '${k}' must be > 0`);
+  if (opts.min !== undefined && v < opts.min) throw new HoloError('bad_request', `field '${k}' must be ≥ ${opts.min}`);
+  if (opts.max !== undefined && v > opts.max) throw new HoloError('too_large', `field '${k}' must be ≤ ${opts.max}`);
+  return v;
+}
+
+function vec(f: Frame, k: string, L: Limits): Float32Array {
+  if (!has(f, k)) throw new HoloError('bad_request', `missing field '${k}' (bin of ${L.dim} float32)`);
+  return f32(k, f[k], L.dim);
+}
+
+/** Tenant, item key and anchor name: non-empty valid Unicode, bounded in UTF-8 bytes. */
+function name(f: Frame, k: string, maxBytes: number): string {
+  const v = str(f, k, maxBytes)!;
+  checkName(`field '${k}'`, v, maxBytes);
+  return v;
+}
+
+function tenant(f: Frame): string {
+  return name(f, 'tenant', MAX_TENANT_BYTES);
+}
+
+function text(f: Frame, L: Limits, required: boolean): { text?: string; tokens?: string[] } {
+  const t = str(f, 'text', L.maxTextChars, required);
+  if (t === undefined) return {};
+  const tokens = tokenize(t);
+  if (tokens.length === 0) throw new HoloError('bad_request', "field 'text' has no tokens (letters or digits) to encode");
+  return { text: t, tokens: [...new Set(tokens)] };
+}
+
+/** Exactly one of vector | text (memory ops). */
+function vectorOrText(f: Frame, L: Limits): { params: Record<string, unknown>; tokens?: string[] } {
+  const hasV = has(f, 'vector'), hasT = has(f, 'text');
+  if (hasV === hasT) throw new HoloError('bad_request', "give exactly one of 'vector' or 'text'");
+  if (hasV) return { params: { vector: vec(f, 'vector', L) } };
+  const { text: t, tokens } = text(f, L, true);
+  return { params: { text: t }, tokens };
+}
+
+/** role token or vector b: bind/unbind's second operand. */
+function roleOr(f: Frame, k: string, L: Limits): { params: Record<string, unknown>; tokens?: string[] } {
+  const hasB = has(f, k), hasR = has(f, 'role');
+  if (hasB === hasR) throw new HoloError('bad_request', `give exactly one of '${k}' or 'role'`);
+  if (hasB) return { params: { [k]: vec(f, k, L) } };
+  const token = str(f, 'role', 1024)!;
+  return { params: { role: token }, tokens: [token] };
+}
+
+function tList(f: Frame): number | number[] {
+  if (!has(f, 't')) throw new HoloError('bad_request', "missing field 't' (number or list of numbers)");
+  const t = f.t;
+  const check = (x: unknown) => {
+    if (typeof x !== 'number' || !Number.isFinite(x) || x < 0) throw new HoloError('bad_request', "field 't' must be finite and ≥ 0");
+    return x;
+  };
+  if (Array.isArray(t)) {
+    if (t.length === 0 || t.length > 64) throw new HoloError('bad_request', "field 't' must list 1 to 64 times");
+    return t.map(check);
+  }
+  return check(t);
+}
+
+function edges(f: Frame, L: Limits) {
+  const n = num(f, 'n', { required: true, int: true, min: 1, max: L.graphMaxNodes })!;
+  const src = u32('src', f.src, undefined, L.graphMaxEdges);
+  const dst = u32('dst', f.dst, src.length, L.graphMaxEdges);
+  const weight = has(f, 'weight') ? f64('weight', f.weight, src.length, L.graphMaxEdges) : null;
+  return { n, src, dst, weight };
+}
+
+function graphId(f: Frame): string {
+  return str(f, 'graph', 256)!;
+}
+
+// ---- the table ----
+
+export const OPS: Record<string, OpSpec> = {
+  hello: { kind: 'inline', route: 'any', parse: () => ({ params: {} }) },
+  role: {
+    kind: 'hrr', route: 'any',
+    parse: (f) => { const token = str(f, 'token', 1024)!; return { params: { token }, tokens: [token] }; },
+  },
+  bind: {
+    kind: 'hrr', route: 'any',
+    parse: (f, L) => { const r = roleOr(f, 'b', L); return { params: { a: vec(f, 'a', L), ...r.params }, tokens: r.tokens }; },
+  },
+  unbind: {
+    kind: 'hrr', route: 'any',
+    parse: (f, L) => {
+      const r = roleOr(f, 'b', L);
+      const mode = has(f, 'mode') ? f.mode : 'exact';
+      if (mode !== 'exact' && mode !== 'wiener' && mode !== 'approx') throw new HoloError('bad_request', "field 'mode' must be 'exact', 'wiener' or 'approx'");
+      return {
+        params: { c: vec(f, 'c', L), ...r.params, mode, eps: num(f, 'eps', { positive: true }), snr: num(f, 'snr', { positive: true }), beta: num(f, 'beta', { positive: true }) },
+        tokens: r.tokens,
+      };
+    },
+  },
+  bundle: {
+    kind: 'hrr', route: 'any',
+    parse: (f, L) => {
+      const vs = f.vectors;
+      if (!Array.isArray(vs) || vs.length === 0) throw new HoloError('bad_request', "field 'vectors' must be a non-empty list of bins");
+      if (vs.length > L.maxBundle) throw new HoloError('too_large', `'vectors' has ${vs.length} entries, limit ${L.maxBundle}`);
+      const vectors = vs.map((v, i) => f32(`vectors[${i}]`, v, L.dim));
+      let weights: Float64Array | null = null;
+      if (has(f, 'weights')) {
+        const w = f.weights;
+        weights = w instanceof Uint8Array ? f64('weights', w, vectors.length)
+          : Array.isArray(w) && w.every((x) => typeof x === 'number' && Number.isFinite(x)) ? Float64Array.from(w as number[])
+            : (() => { throw new HoloError('bad_request', "field 'weights' must be a list of finite numbers or a bin of float64"); })();
+        if (weights.length !== vectors.length) throw new HoloError('bad_dimension', `'weights' has ${weights.length} entries, 'vectors' ${vectors.length}`);
+      }
+      return { params: { vectors, weights } };
+    },
+  },
+  cosine: { kind: 'hrr', route: 'any', parse: (f, L) => ({ params: { a: vec(f, 'a', L), b: vec(f, 'b', L) } }) },
+  encode: {
+    kind: 'hrr', route: 'any',
+    parse: (f, L) => { const t = text(f, L, true); return { params: { text: t.text }, tokens: t.tokens }; },
+  },
+  sinkhorn: {
+    kind: 'ot', route: 'any',
+    parse: (f, L) => {
+      const lim = L.sinkhornMaxSize;
+      const n = num(f, 'n', { required: true, int: true, min: 1 })!, m = num(f, 'm', { required: true, int: true, min: 1 })!;
+      if (n > lim || m > lim) throw new HoloError('too_large', `sinkhorn n=${n}, m=${m}: limit is ${lim} (setting sinkhornMaxSize)`);
+      return {
+        params: {
+          n, m,
+          cost: f64('cost', f.cost, n * m),
+          a: has(f, 'a') ? f64('a', f.a, n) : null,
+          b: has(f, 'b') ? f64('b', f.b, m) : null,
+          epsilon: num(f, 'epsilon', { required: true, positive: true }),
+          maxIter: num(f, 'maxIter', { int: true, min: 1, max: 100_000 }),
+          tol: num(f, 'tol', { min: 0 }),
+        },
+      };
+    },
+  },
+  heat: {
+    kind: 'graph', route: 'any',
+    parse: (f, L) => {
+      const t = tList(f);
+      const K = num(f, 'K', { int: true, min: 1, max: 200 });
+      if (has(f, 'graph')) {
+        const g = graphId(f);
+        return { routeKey: g, params: { graph: g, signal: f64('signal', f.signal, undefined, L.graphMaxNodes), t, K } };
+      }
+      const e = edges(f, L);
+      return { params: { ...e, signal: f64('signal', f.signal, e.n), t, K } };
+    },
+  },
+  'graph.put': {
+    kind: 'graph', route: 'graph', write: true,
+    parse: (f, L) => { const g = graphId(f); return { routeKey: g, params: { graph: g, ...edges(f, L) } }; },
+  },
+  'graph.delete': {
+    kind: 'graph', route: 'graph', write: true,
+    parse: (f) => { const g = graphId(f); return { routeKey: g, params: { graph: g } }; },
+  },
+  remember: {
+    kind: 'memory', route: 'tenant', write: true,
+    parse: (f, L) => {
+      const t = tenant(f);
+      const vt = vectorOrText(f, L);
+      let payload: Uint8Array | undefined;
+      if (Object.hasOwn(f, 'payload') && f.payload !== undefined) {
+        payload = payloadPackr.pack(f.payload);
+        if (payload.byteLength > L.maxPayloadBytes) throw new HoloError('too_large', `payload is ${payload.byteLength} bytes, limit ${L.maxPayloadBytes}`);
+      }
+      return {
+        routeKey: t, tokens: vt.tokens,
+        params: { tenant: t, key: name(f, 'key', MAX_NAME_BYTES), ...vt.params, payload, reward: num(f, 'reward', { min: -1e6, max: 1e6 }) ?? 0 },
+      };
+    },
+  },
+  recall: {
+    kind: 'memory', route: 'tenant',
+    parse: (f, L) => {
+      const t = tenant(f);
+      const vt = vectorOrText(f, L);
+      return { routeKey: t, tokens: vt.tokens, params: { tenant: t, ...vt.params, k: num(f, 'k', { int: true, min: 1, max: L.maxK }) ?? 10 } };
+    },
+  },
+  cleanup: {
+    kind: 'memory', route: 'tenant',
+    parse: (f, L) => { const t = tenant(f); return { routeKey: t, params: { tenant: t, vector: vec(f, 'vector', L) } }; },
+  },
+  'anchor.put': {
+    kind: 'memory', route: 'tenant', write: true,
+    parse: (f, L) => {
+      const t = tenant(f);
+      const vt = vectorOrText(f, L);
+      return { routeKey: t, tokens: vt.tokens, params: { tenant: t, name: name(f, 'name', MAX_NAME_BYTES), ...vt.params } };
+    },
+  },
+  'anchor.delete': {
+    kind: 'memory', route: 'tenant', write: true,
+    parse: (f) => { const t = tenant(f); return { routeKey: t, params: { tenant: t, name: name(f, 'name', MAX_NAME_BYTES) } }; },
+  },
+  forget: {
+    kind: 'memory', route: 'tenant', write: true,
+    parse: (f) => { const t = tenant(f); return { routeKey: t, params: { tenant: t, key: name(f, 'key', MAX_NAME_BYTES) } }; },
+  },
+  stats: {
+    kind: 'memory', route: 'tenant',
+    parse: (f) => { const t = tenant(f); return { routeKey: t, params: { tenant: t } }; },
+  },
+};
+
+export const OP_NAMES = Object.keys(OPS);
+
+/** Checks a decoded frame's op and fields. @throws HoloError unknown_op | bad_request | … */
+export function parseRequest(f: Frame, L: Limits): Parsed {
+  const op = f.op;
+  if (typeof op !== 'string') throw new HoloError('bad_request', "missing field 'op' (string)");
+  const spec = Object.hasOwn(OPS, op) ? OPS[op] : undefined;
+  if (!spec) throw new HoloError('unknown_op', `unknown op '${op.slice(0, 64)}'`);
+  const p = spec.parse(f, L);
+  // heat by graph id goes where that graph lives; inline heat goes anywhere.
+  const route: Route = spec.route === 'any' && p.routeKey !== undefined ? 'graph' : spec.route;
+  return { op, kind: spec.kind, route, write: spec.write, ...p };
+}

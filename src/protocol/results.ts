@@ -1,0 +1,30 @@
+/**
+ * Outcomes → wire fields (docs/PROTOCOL.md "Arrays"): typed arrays become bins of their bytes
+ * (little-endian on every supported host), lists of them lists of bins, and stored msgpack
+ * payloads are decoded back into the values the client sent.
+ */
+import { Unpackr } from 'msgpackr';
+import { bytes } from './vectors.js';
+
+const payloadUnpackr = new Unpackr({ useRecords: false, mapsAsObjects: true, int64AsType: 'number' });
+
+function wire(v: unknown): unknown {
+  if (v instanceof Float32Array || v instanceof Float64Array || v instanceof Uint32Array) return bytes(v);
+  if (Array.isArray(v)) return v.map(wire);
+  return v;
+}
+
+export function toWire(result: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(result)) {
+    if (k === 'hits' && Array.isArray(v)) {
+      out.hits = v.map((h: Record<string, unknown>) => {
+        const { payload, ...rest } = h;
+        return payload instanceof Uint8Array ? { ...rest, payload: payloadUnpackr.unpack(payload) } : rest;
+      });
+    } else if (v !== undefined) {
+      out[k] = wire(v);
+    }
+  }
+  return out;
+}

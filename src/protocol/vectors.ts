@@ -1,0 +1,64 @@
+/**
+ * Wire arrays (docs/PROTOCOL.md "Arrays"): msgpack `bin` of little-endian float32 (vectors),
+ * float64 (Sinkhorn, heat) or uint32 (indices). No extension types, so any msgpack library
+ * speaks them. Decoded bins are views into the frame at any offset and die with the frame, so
+ * they are copied here, once, into SharedArrayBuffer-backed arrays that the workers read in
+ * place. Only little-endian hosts are supported (checked at start by main.ts).
+ */
+import { HoloError } from '../errors.js';
+
+type Ctor<T> = { new (b: SharedArrayBuffer | ArrayBuffer, off?: number, len?: number): T; BYTES_PER_ELEMENT: number };
+
+function fromBin<T extends Float32Array | Float64Array | Uint32Array>(
+  C: Ctor<T>, kind: string, name: string, v: unknown, maxElements: number, shared: boolean,
+): T {
+  if (!(v instanceof Uint8Array)) throw new HoloError('bad_request', `${name} must be a msgpack bin of ${kind}`);
+  const k = C.BYTES_PER_ELEMENT;
+  if (v.byteLength % k !== 0) throw new HoloError('bad_request', `${name}: ${v.byteLength} bytes is not a whole number of ${kind} (${k} bytes each)`);
+  const n = v.byteLength / k;
+  if (n > maxElements) throw new HoloError('too_large', `${name} has ${n} elements, limit ${maxElements}`);
+  const buf = shared ? new SharedArrayBuffer(v.byteLength) : new ArrayBuffer(v.byteLength);
+  new Uint8Array(buf).set(v);
+  return new C(buf);
+}
+
+/** bin → Float32Array (finite checked) of exactly `length` elements when length is given. */
+export function f32(name: string, v: unknown, length?: number, shared = true): Float32Array {
+  const x = fromBin(Float32Array, 'float32', name, v, length ?? 1 << 26, shared);
+  if (length !== undefined && x.length !== length) {
+    throw new HoloError('bad_dimension', `${name} has ${x.length} float32, expected D = ${length}`);
+  }
+  finite(name, x);
+  return x;
+}
+
+/** bin → Float64Array (finite checked), optionally of exact length. */
+export function f64(name: string, v: unknown, length?: number, maxElements = 1 << 26, shared = true): Float64Array {
+  const x = fromBin(Float64Array, 'float64', name, v, maxElements, shared);
+  if (length !== undefined && x.length !== length) {
+    throw new HoloError('bad_dimension', `${name} has ${x.length} float64, expected ${length}`);
+  }
+  finite(name, x);
+  return x;
+}
+
+/** bin → Uint32Array, optionally of exact length. */
+export function u32(name: string, v: unknown, length?: number, maxElements = 1 << 26, shared = true): Uint32Array {
+  const x = fromBin(Uint32Array, 'uint32', name, v, maxElements, shared);
+  if (length !== undefined && x.length !== length) {
+    throw new HoloError('bad_dimension', `${name} has ${x.length} uint32, expected ${length}`);
+  }
+  return x;
+}
+
+function finite(name: string, x: ArrayLike<number>): void {
+  for (let i = 0; i < x.length; i++) {
+    const v = x[i];
+    if (v - v !== 0) throw new HoloError('bad_request', `${name}[${i}] is ${v}: arrays must be finite`);
+  }
+}
+
+/** A typed array's bytes as a Uint8Array view (msgpackr packs it as bin without copying twice). */
+export function bytes(x: ArrayBufferView): Uint8Array {
+  return new Uint8Array(x.buffer, x.byteOffset, x.byteLength);
+}
