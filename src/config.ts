@@ -74,6 +74,8 @@ export interface Config {
   unbindBeta: number;
   /** Auth tokens: salted SHA-256 hashes mapped to tenants ('*' for any). Required off loopback. */
   tokens: { salt: string; sha256: string; tenants: string[] }[];
+  /** Enable the admin ops (knobs, drill). Off by default: they change or break a live server. */
+  adminOps: boolean;
   /** Run even if uWebSockets.js fell back to its slow JS server. */
   allowUwsFallback: boolean;
   /** Grace for draining in-flight requests at SIGTERM, milliseconds. */
@@ -116,6 +118,7 @@ export const DEFAULTS: Config = {
   rerankCandidates: 8,
   unbindBeta: 1e-3,
   tokens: [],
+  adminOps: false,
   allowUwsFallback: false,
   drainTimeoutMs: 10_000,
 };

@@ -11,7 +11,7 @@ import { Dispatcher } from './batch/dispatcher.js';
 import { tokenize } from './kernels/hrr/encode.js';
 import { roleTableBytes } from './pool/role-table.js';
 import { Metrics } from './metrics/registry.js';
-import type { WorkerInfo } from './pool/messages.js';
+import type { Knobs, WorkerInfo } from './pool/messages.js';
 import { ShardPool } from './pool/pool.js';
 import { createRoleTableBuffer, RoleTable } from './pool/role-table.js';
 import { loadRoleFile, removeRoleFile, saveRoleFile } from './pool/role-file.js';
@@ -21,6 +21,8 @@ import { listen, type Listening } from './server/app.js';
 import { authRequired } from './server/auth.js';
 import { FrameHandler, type ServerState } from './server/connection.js';
 import { FALLBACK_MESSAGE, loadUws } from './server/uws.js';
+import { admin, type AdminDeps } from './server/admin.js';
+import { HoloError } from './errors.js';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -61,6 +63,29 @@ export async function start(cfg: Config): Promise<{ listening: Listening; stop: 
   if (info.fallbackReason) log(`WARNING: FFT engine fell back to fft.js: ${info.fallbackReason}`);
   log(`FFT engine ${info.engine} (${info.layout}), D=${cfg.dim}, role table ${cfg.roleTableCapacity} roles (${(roleTableBytes(cfg.dim, cfg.roleTableCapacity) / 2 ** 20).toFixed(0)} MiB shared, committed as used)`);
   const meta = { D: cfg.dim, seed: cfg.roleSeed, layout: info.layout };
+  /** The top-N roles, split across the workers; each computes its share into the table. */
+  const prewarmRoles = async (): Promise<number> => {
+    const refs = roles.acquire(cfg.prewarmRoles);
+    try {
+      const todo = refs.filter((r) => r.compute);
+      const parts = Array.from({ length: pool.size }, (_, w) => todo.filter((_, i) => i % pool.size === w));
+      const made = await Promise.all(parts.map((p, w) => (p.length ? pool.run<number>(w, { type: 'roles.compute', roles: p }) : 0)));
+      return made.reduce((a, b) => a + b, 0);
+    } finally {
+      roles.release(refs);
+    }
+  };
+  /** The corruption drill's invariant: stored roles equal fresh ones, bit for bit (≤ 8 sampled). */
+  const verifyRoles = async (): Promise<{ checked: number; bad: string[] }> => {
+    const all = [...roles.readyEntries()];
+    const sample = all.filter((_, i) => i % Math.max(1, Math.floor(all.length / 8)) === 0).slice(0, 8);
+    const refs = roles.acquire(sample.map((e) => e.token));
+    try {
+      return { checked: refs.length, bad: await pool.run<string[]>(0, { type: 'roles.verify', roles: refs }) };
+    } finally {
+      roles.release(refs);
+    }
+  };
   await timed('role table ready', async () => {
     if (cfg.roleFile) {
       const r = loadRoleFile(cfg.roleFile, roles, meta);
@@ -69,27 +94,18 @@ export async function start(cfg: Config): Promise<{ listening: Listening; stop: 
         roles.purge();
         removeRoleFile(cfg.roleFile);
       } else if (r.loaded > 0) {
-        // The drill's invariant: stored roles equal fresh ones, bit for bit (sampled).
-        const sample = [...roles.readyEntries()].filter((_, i, a) => i % Math.max(1, Math.floor(a.length / 8)) === 0).slice(0, 8);
-        const refs = roles.acquire(sample.map((e) => e.token));
-        const bad = await pool.run<string[]>(0, { type: 'roles.verify', roles: refs });
-        roles.release(refs);
-        if (bad.length > 0) {
-          log(`role file ${cfg.roleFile}: ${bad.length} sampled roles differ from a fresh computation; purging and rebuilding`);
+        const v = await verifyRoles();
+        if (v.bad.length > 0) {
+          log(`role file ${cfg.roleFile}: ${v.bad.length} sampled roles differ from a fresh computation; purging and rebuilding`);
           roles.purge();
           removeRoleFile(cfg.roleFile);
         } else {
-          log(`loaded ${r.loaded} roles from ${cfg.roleFile} (checksum and ${sample.length} sampled roles verified)`);
+          log(`loaded ${r.loaded} roles from ${cfg.roleFile} (checksum and ${v.checked} sampled roles verified)`);
         }
       }
     }
-    const refs = roles.acquire(cfg.prewarmRoles);
-    const todo = refs.filter((r) => r.compute);
-    // Split the work across the workers; each computes its share into the shared table.
-    const parts = Array.from({ length: pool.size }, (_, w) => todo.filter((_, i) => i % pool.size === w));
-    const made = await Promise.all(parts.map((p, w) => (p.length ? pool.run<number>(w, { type: 'roles.compute', roles: p }) : 0)));
-    roles.release(refs);
-    log(`prewarmed ${cfg.prewarmRoles.length} roles (${made.reduce((a, b) => a + b, 0)} computed)`);
+    const made = await prewarmRoles();
+    log(`prewarmed ${cfg.prewarmRoles.length} roles (${made} computed)`);
     if (cfg.roleFile) saveRoleFile(cfg.roleFile, roles, meta);
   });
 
@@ -121,7 +137,20 @@ export async function start(cfg: Config): Promise<{ listening: Listening; stop: 
       maxTextChars: limits.maxTextChars, maxBundle: limits.maxBundle, maxK: limits.maxK,
     },
   };
-  const handler = new FrameHandler(cfg, limits, dispatcher, metrics, state, () => hello);
+  const knobs: Knobs = { unbindBeta: cfg.unbindBeta, rerank: cfg.rerank, rerankMargin: cfg.rerankMargin, rerankCandidates: cfg.rerankCandidates };
+  const adminDeps: AdminDeps = {
+    enabled: cfg.adminOps, pool, roles, dispatcher, knobs,
+    rebuildRoles: async () => {
+      const purged = roles.purge();
+      if (cfg.roleFile) removeRoleFile(cfg.roleFile);
+      const computed = await prewarmRoles();
+      const verified = await verifyRoles();
+      if (verified.bad.length > 0) throw new HoloError('internal', `roles differ after rebuild: ${verified.bad.join(', ')}`);
+      if (cfg.roleFile) saveRoleFile(cfg.roleFile, roles, meta);
+      return { purged, computed, verified: verified.checked };
+    },
+  };
+  const handler = new FrameHandler(cfg, limits, dispatcher, metrics, state, () => hello, (p) => admin(adminDeps, p));
   const listening = await listen(uws, cfg, handler, metrics, state);
   state.ready = true;
   log(`ready on ws://${cfg.host}:${listening.port}/v1 (D=${cfg.dim}, engine=${info.engine}, workers=${cfg.workers}, auth=${authRequired(cfg) ? 'required' : 'loopback-open'})`);

@@ -12,6 +12,7 @@ import { Hrr } from '../src/kernels/hrr/hrr.js';
 import type { Graph } from '../src/kernels/graph/csr.js';
 import type { Config } from '../src/config.js';
 import { computeRoles, tableRoleSource, type ExecContext } from '../src/exec/context.js';
+import { DRILL_HANDLERS } from '../src/exec/drill.js';
 import { GRAPH_HANDLERS } from '../src/exec/graph.js';
 import { HRR_HANDLERS, type Handler } from '../src/exec/hrr.js';
 import { createMemoryRoom } from '../src/exec/memory.js';
@@ -34,7 +35,7 @@ const knobs: Knobs = {
 };
 const memory = await createMemoryRoom(cfg, hrr);
 
-const HANDLERS: Record<string, Handler> = { ...HRR_HANDLERS, ...OT_HANDLERS, ...GRAPH_HANDLERS, ...memory.handlers };
+const HANDLERS: Record<string, Handler> = { ...HRR_HANDLERS, ...OT_HANDLERS, ...GRAPH_HANDLERS, ...memory.handlers, ...DRILL_HANDLERS };
 
 async function runBatch(task: BatchTask): Promise<BatchResult> {
   const obs = emptyObs();

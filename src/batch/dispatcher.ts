@@ -75,6 +75,15 @@ export class Dispatcher {
     return promise;
   }
 
+  /** Queues a request on a named worker, never coalesced (drills). */
+  submitTo(w: number, parsed: Parsed): Promise<Outcome> {
+    let resolve!: (o: Outcome) => void;
+    const promise = new Promise<Outcome>((r) => { resolve = r; });
+    this.pending++;
+    this.batcher.push(w, parsed.kind, { parsed, enqueuedAt: performance.now(), promise, resolve });
+    return promise;
+  }
+
   /** Resolves when nothing is pending (SIGTERM drain). */
   idle(): Promise<void> {
     if (this.pending === 0) return Promise.resolve();

@@ -157,6 +157,39 @@ function graphId(f: Frame): string {
 
 export const OPS: Record<string, OpSpec> = {
   hello: { kind: 'inline', route: 'any', parse: () => ({ params: {} }) },
+  // Admin (setting adminOps): live knobs and the seed's failure drills (docs/OPERATIONS.md).
+  knobs: {
+    kind: 'inline', route: 'any',
+    parse: (f) => {
+      if (!has(f, 'set')) return { params: {} };
+      const set = f.set;
+      if (typeof set !== 'object' || set === null || Array.isArray(set)) throw new HoloError('bad_request', "field 'set' must be a map of knobs");
+      const s = set as Frame;
+      const out: Record<string, unknown> = {};
+      for (const k of Object.keys(s)) {
+        if (!['unbindBeta', 'rerank', 'rerankMargin', 'rerankCandidates'].includes(k)) throw new HoloError('bad_request', `unknown knob '${k.slice(0, 64)}'`);
+      }
+      if (has(s, 'unbindBeta')) out.unbindBeta = num(s, 'unbindBeta', { positive: true });
+      if (has(s, 'rerankMargin')) out.rerankMargin = num(s, 'rerankMargin', { min: 0, max: 2 });
+      if (has(s, 'rerankCandidates')) out.rerankCandidates = num(s, 'rerankCandidates', { int: true, min: 2, max: 1024 });
+      if (has(s, 'rerank')) {
+        if (typeof s.rerank !== 'boolean') throw new HoloError('bad_request', "knob 'rerank' must be a boolean");
+        out.rerank = s.rerank;
+      }
+      return { params: { set: out } };
+    },
+  },
+  drill: {
+    kind: 'inline', route: 'any',
+    parse: (f) => {
+      const scenario = str(f, 'scenario', 64);
+      if (!['worker-crash', 'role-cache-corruption', 'elevated-epsilon', 'recall-latency-spike'].includes(scenario!)) {
+        throw new HoloError('bad_request', "field 'scenario' must be worker-crash | role-cache-corruption | elevated-epsilon | recall-latency-spike");
+      }
+      const worker = num(f, 'worker', { int: true, min: 0, max: 255 });
+      return { params: { scenario, worker } };
+    },
+  },
   role: {
     kind: 'hrr', route: 'any',
     parse: (f) => { const token = str(f, 'token', 1024)!; return { params: { token }, tokens: [token] }; },

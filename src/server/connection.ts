@@ -12,7 +12,7 @@ import { HoloError, isHoloError, type ErrorCode } from '../errors.js';
 import type { Dispatcher } from '../batch/dispatcher.js';
 import type { Metrics } from '../metrics/registry.js';
 import { decodeFrame, encodeError, encodeOk, frameId, type Frame } from '../protocol/codec.js';
-import { OP_NAMES, parseRequest, type Limits } from '../protocol/ops.js';
+import { OP_NAMES, parseRequest, type Limits, type Parsed } from '../protocol/ops.js';
 import { toWire } from '../protocol/results.js';
 import { allows, type Grant } from './auth.js';
 
@@ -36,6 +36,8 @@ export class FrameHandler {
     private readonly metrics: Metrics,
     private readonly state: ServerState,
     private readonly hello: () => Record<string, unknown>,
+    /** admin ops (knobs, drill), answered on the main thread */
+    private readonly inline: (p: Parsed) => Promise<Record<string, unknown>>,
   ) {}
 
   onMessage(ws: WebSocket<ConnState>, message: ArrayBuffer, isBinary: boolean): void {
@@ -73,7 +75,12 @@ export class FrameHandler {
         throw new HoloError('unauthorized', `this connection may not use tenant '${parsed.routeKey}'`);
       }
       conn.inflight++;
-      this.dispatcher.submit(parsed).then((o) => {
+      const outcome = parsed.kind === 'inline'
+        ? this.inline(parsed).then(
+          (result) => ({ ok: true as const, result }),
+          (e: unknown) => (isHoloError(e) ? { ok: false as const, code: e.code, message: e.message } : { ok: false as const, code: 'internal' as const, message: String(e) }))
+        : this.dispatcher.submit(parsed);
+      outcome.then((o) => {
         conn.inflight--;
         this.reply(ws, conn, id, op, t0, o);
       });
