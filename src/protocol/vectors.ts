@@ -22,13 +22,17 @@ function fromBin<T extends Float32Array | Float64Array | Uint32Array>(
   return new C(buf);
 }
 
-/** bin → Float32Array (finite checked) of exactly `length` elements when length is given. */
+/**
+ * bin → Float32Array of exactly `length` elements when length is given. Not checked for NaN/Inf
+ * here: every kernel that reads a vector rejects non-finite input itself (HRR kernels by one
+ * pass over their output, which any NaN or Inf input reaches), so the main thread, the served
+ * path's bottleneck, only copies.
+ */
 export function f32(name: string, v: unknown, length?: number, shared = true): Float32Array {
   const x = fromBin(Float32Array, 'float32', name, v, length ?? 1 << 26, shared);
   if (length !== undefined && x.length !== length) {
     throw new HoloError('bad_dimension', `${name} has ${x.length} float32, expected D = ${length}`);
   }
-  finite(name, x);
   return x;
 }
 

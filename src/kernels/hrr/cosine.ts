@@ -24,6 +24,24 @@ export function dot(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return s0 + s1 + s2 + s3;
 }
 
+/** dot for Float32Array only: one element type keeps the loop monomorphic (hot path). */
+export function dotF32(a: Float32Array, b: Float32Array): number {
+  if (a.length !== b.length) {
+    throw new HoloError('bad_dimension', `dot: lengths differ (${a.length} vs ${b.length})`);
+  }
+  let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+  const n = a.length, n4 = n - (n % 4);
+  let i = 0;
+  for (; i < n4; i += 4) {
+    s0 += a[i] * b[i];
+    s1 += a[i + 1] * b[i + 1];
+    s2 += a[i + 2] * b[i + 2];
+    s3 += a[i + 3] * b[i + 3];
+  }
+  for (; i < n; i++) s0 += a[i] * b[i];
+  return s0 + s1 + s2 + s3;
+}
+
 /** ‖a‖₂ in float64. */
 export function norm(a: ArrayLike<number>): number {
   return Math.sqrt(dot(a, a));

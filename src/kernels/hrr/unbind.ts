@@ -1,7 +1,7 @@
 import { HoloError } from '../../errors.js';
-import { checkVector } from '../check.js';
+import { checkFinite, checkLength } from '../check.js';
 import { checkResult } from './bind.js';
-import { dot } from './cosine.js';
+import { dotF32 } from './cosine.js';
 import type { Hrr } from './hrr.js';
 
 export type UnbindMode = 'exact' | 'wiener' | 'approx';
@@ -46,9 +46,10 @@ export const DEFAULT_BETA = 1e-3;
  * @throws HoloError bad_dimension (length ≠ D) | bad_request (NaN, Inf, zero b, bad eps/snr/beta)
  */
 export function unbind(hrr: Hrr, c: Float32Array, b: Float32Array, opts: UnbindOptions = {}, out: Float32Array = new Float32Array(hrr.D)): UnbindResult {
-  checkVector('c', c, hrr.D);
-  checkVector('b', b, hrr.D);
-  const power = dot(b, b);
+  checkLength('c', c, hrr.D);
+  checkLength('b', b, hrr.D);
+  const power = dotF32(b, b);
+  if (!Number.isFinite(power)) checkFinite('b', b);
   if (power === 0) throw new HoloError('bad_request', 'cannot unbind by a zero vector');
   hrr.engine.forward(b, hrr.S2);
   return unbindSpectrum(hrr, c, hrr.S2, power, opts, out);
@@ -61,18 +62,19 @@ export function unbind(hrr: Hrr, c: Float32Array, b: Float32Array, opts: UnbindO
  * conj(B)/(|B|² + λ) (wiener), then â = irfft(C · W).
  */
 export function unbindSpectrum(hrr: Hrr, c: Float32Array, B: Float32Array, power: number, opts: UnbindOptions = {}, out: Float32Array = new Float32Array(hrr.D)): UnbindResult {
-  checkVector('c', c, hrr.D);
+  checkLength('c', c, hrr.D);
   if (B.length !== hrr.D) throw new HoloError('bad_dimension', `spectrum has length ${B.length}, expected ${hrr.D}`);
   const mode = opts.mode ?? 'exact';
   let lambda = 0, floored = 0;
   if (mode === 'approx') {
+    regulariser('exact', opts, power); // validates eps, snr, beta even though approx ignores them
     hrr.engine.conjugate(B, hrr.S1);
   } else {
     lambda = regulariser(mode, opts, power);
     floored = hrr.engine.inverseFilter(B, hrr.S1, mode === 'exact' ? 'floor' : 'add', lambda);
   }
   hrr.engine.convolveSpectrum(c, hrr.S1, out);
-  return { vector: checkResult(out), epsUsed: lambda, floored };
+  return { vector: checkResult(out, { c }), epsUsed: lambda, floored };
 }
 
 /**
