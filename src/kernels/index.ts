@@ -30,3 +30,10 @@ export { bind, unbind, encode, referenceHrr, mapRoleSource } from './hrr/referen
 export async function createHrr(D: number, prefer: EngineName = 'pffft'): Promise<Hrr> {
   return new Hrr((await createEngine(D, prefer)).engine);
 }
+
+// Optimal transport
+export { sinkhorn, sinkhornBatch, type SinkhornOptions, type SinkhornResult, type SinkhornProblem } from './ot/sinkhorn.js';
+
+// Graph heat
+export { buildGraph, type Graph, type GraphLimits } from './graph/csr.js';
+export { heat, heatMulti, heatBound, heatTerms, heatCoefficients, DEFAULT_K, type HeatOptions } from './graph/heat.js';
