@@ -107,18 +107,23 @@ export class RoleTable {
    */
   acquire(tokens: readonly string[]): RoleRef[] {
     const refs: RoleRef[] = [];
-    for (const token of tokens) {
-      let slot = this.index.get(token);
-      if (slot !== undefined) {
-        this.index.delete(token);
-        this.index.set(token, slot); // most recently used goes last
-        this.hits++;
-      } else {
-        slot = this.allocate(token);
-        this.misses++;
+    try {
+      for (const token of tokens) {
+        let slot = this.index.get(token);
+        if (slot !== undefined) {
+          this.index.delete(token);
+          this.index.set(token, slot); // most recently used goes last
+          this.hits++;
+        } else {
+          slot = this.allocate(token);
+          this.misses++;
+        }
+        this.pins[slot]++;
+        refs.push({ token, slot, compute: !this.view.isReady(slot) });
       }
-      this.pins[slot]++;
-      refs.push({ token, slot, compute: !this.view.isReady(slot) });
+    } catch (e) {
+      this.release(refs); // the caller never sees these refs, so it cannot release them
+      throw e;
     }
     return refs;
   }
