@@ -29,7 +29,9 @@ function fromBin<T extends Float32Array | Float64Array | Uint32Array>(
  * path's bottleneck, only copies.
  */
 export function f32(name: string, v: unknown, length?: number, shared = true): Float32Array {
-  const x = fromBin(Float32Array, 'float32', name, v, length ?? 1 << 26, shared);
+  // A vector longer than D is the wrong length (bad_dimension, below), not too_large: the
+  // frame limit already bounds the copy.
+  const x = fromBin(Float32Array, 'float32', name, v, 1 << 26, shared);
   if (length !== undefined && x.length !== length) {
     throw new HoloError('bad_dimension', `${name} has ${x.length} float32, expected D = ${length}`);
   }
