@@ -1,0 +1,740 @@
+#!/usr/bin/env python3
+"""Cross-language checks: a stock Python client against the real, compiled holoserve.
+
+    npm run test:interop          (builds, then runs this file)
+    /usr/bin/python3 test/interop/run.py     (after `npm run build`)
+
+Starts `node dist/src/main.js` with PORT=0 and a temporary data directory (D = 2048, then a
+second server at D = 8192), waits for the ready line, runs every check against numpy / scipy /
+POT computed here, stops each server with SIGTERM and checks that it exits 0. Prints one line
+per check and ends with exactly `N passed, M failed`; exits 1 if any check failed.
+
+Needs msgpack, websockets, numpy, scipy and POT (Debian: python3-msgpack python3-websockets
+python3-numpy python3-scipy python3-pot). If the running interpreter lacks them and
+/usr/bin/python3 exists, the script re-executes itself with /usr/bin/python3.
+"""
+import os
+import sys
+
+_NEEDED = ('msgpack', 'websockets', 'numpy', 'scipy', 'ot')
+
+
+def _deps_missing():
+    import importlib
+    missing = []
+    for m in _NEEDED:
+        try:
+            importlib.import_module(m)
+        except ImportError:
+            missing.append(m)
+    return missing
+
+
+_missing = _deps_missing()
+if _missing:
+    if os.path.exists('/usr/bin/python3') and not os.environ.get('HOLOSERVE_INTEROP_REEXEC'):
+        os.environ['HOLOSERVE_INTEROP_REEXEC'] = '1'
+        os.execv('/usr/bin/python3', ['/usr/bin/python3', os.path.abspath(__file__), *sys.argv[1:]])
+    sys.stderr.write(f"interop: {sys.executable} lacks {', '.join(_missing)} (Debian: apt-get install "
+                     'python3-msgpack python3-websockets python3-numpy python3-scipy python3-pot)\n')
+    sys.exit(2)
+
+import asyncio  # noqa: E402
+import math  # noqa: E402
+import re  # noqa: E402
+import shutil  # noqa: E402
+import signal  # noqa: E402
+import subprocess  # noqa: E402
+import tempfile  # noqa: E402
+import threading  # noqa: E402
+import time  # noqa: E402
+import traceback  # noqa: E402
+
+import msgpack  # noqa: E402
+import numpy as np  # noqa: E402
+import ot  # noqa: E402
+import scipy.sparse as sp  # noqa: E402
+from scipy.sparse.csgraph import laplacian  # noqa: E402
+from scipy.sparse.linalg import expm_multiply  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from holoclient import HoloClient, f32, f64, from_f32, from_f64, pack, u32  # noqa: E402
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+MAIN = os.path.join(ROOT, 'dist', 'src', 'main.js')
+READY = re.compile(r'holoserve: ready on ws://([^:/\s]+|\[[^\]]+\]):(\d+)/v1')
+MASK32 = 0xFFFFFFFF
+DEFAULT_BETA = 1e-3  # the server's unbindBeta knob default (src/config.ts)
+rng = np.random.default_rng(20241126)
+
+
+# ================================================================ results
+
+class Results:
+    def __init__(self):
+        self.passed = 0
+        self.failed = 0
+
+    def check(self, name, ok, detail=''):
+        ok = bool(ok)
+        if ok:
+            self.passed += 1
+        else:
+            self.failed += 1
+        print(f"{'PASS' if ok else 'FAIL'}  {name}" + (f'  ({detail})' if detail else ''), flush=True)
+        return ok
+
+
+R = Results()
+
+
+# ================================================================ numpy references
+# Copied from test/fixtures/gen-hrr.py (that script writes hrr.json when imported, so it is not
+# imported): role(), role_spectrum(), encode() and the unbind formulas of src/kernels/hrr/.
+
+def rfft(x):
+    return np.fft.rfft(np.asarray(x, dtype=np.float64))
+
+
+def irfft(X, D):
+    return np.fft.irfft(X, n=D)
+
+
+def bind64(a, b):
+    return irfft(rfft(a) * rfft(b), len(a))
+
+
+def involution(b):
+    return np.roll(np.asarray(b)[::-1], 1)
+
+
+def fnv1a64(data):
+    h = 0xCBF29CE484222325
+    for byte in data:
+        h = ((h ^ byte) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
+    return h
+
+
+def fmix32(x):
+    x &= MASK32
+    x ^= x >> 16
+    x = (x * 0x85EBCA6B) & MASK32
+    x ^= x >> 13
+    x = (x * 0xC2B2AE35) & MASK32
+    x ^= x >> 16
+    return x
+
+
+def rotl(x, k):
+    return ((x << k) | (x >> (32 - k))) & MASK32
+
+
+class Xoshiro128ss:
+    def __init__(self, s):
+        self.s = list(s)
+        if not any(self.s):
+            self.s[0] = 1
+
+    def next(self):
+        s = self.s
+        result = (rotl((s[1] * 5) & MASK32, 7) * 9) & MASK32
+        t = (s[1] << 9) & MASK32
+        s[2] ^= s[0]
+        s[3] ^= s[1]
+        s[1] ^= s[2]
+        s[0] ^= s[3]
+        s[2] ^= t
+        s[3] = rotl(s[3], 11)
+        return result
+
+
+TWO_PI_OVER_2_32 = (2 * math.pi) / 4294967296.0
+_role_cache = {}
+
+
+def role(token, D, seed=0):
+    key = (token, D, seed)
+    if key in _role_cache:
+        return _role_cache[key]
+    h = fnv1a64(token.encode('utf-8'))
+    hi, lo = h >> 32, h & MASK32
+    s0 = fmix32(lo ^ 0x9E3779B9)
+    s1 = fmix32(hi ^ s0)
+    s2 = fmix32(seed ^ s1)
+    s3 = fmix32(D ^ s2)
+    g = Xoshiro128ss([s0, s1, s2, s3])
+    half = D // 2
+    F = np.zeros(half + 1, dtype=np.complex128)
+    F[0] = -1.0 if g.next() >> 31 else 1.0
+    F[half] = -1.0 if g.next() >> 31 else 1.0
+    for k in range(1, half):
+        phi = g.next() * TWO_PI_OVER_2_32
+        F[k] = complex(math.cos(phi), math.sin(phi))
+    r = irfft(F, D).astype(np.float32)
+    _role_cache[key] = r
+    return r
+
+
+def role_spectrum(r):
+    """rfft(role) with every bin set back to modulus 1 (roleSpectrum in role.ts)."""
+    Rs = rfft(r)
+    m = np.abs(Rs)
+    Rs = np.where(m == 0, 1.0 + 0j, Rs / np.where(m == 0, 1.0, m))
+    Rs[0] = -1.0 if Rs[0].real < 0 else 1.0
+    Rs[-1] = -1.0 if Rs[-1].real < 0 else 1.0
+    return Rs
+
+
+def unbind_ref(c, B, power, mode, eps=None, snr=None, beta=None):
+    """(vector, lambda, floored, margin) by the formulas of unbind.ts, B = rfft(b) (or a role
+    spectrum with power 1). margin: the relative distance of the nearest bin's |B|^2 to lambda
+    (the float32 and float64 floored counts can only disagree when it is tiny)."""
+    D = len(c)
+    C = rfft(c)
+    if mode == 'approx':
+        return irfft(C * np.conj(B), D), 0.0, 0, math.inf
+    beta = DEFAULT_BETA if beta is None else beta
+    if mode == 'exact':
+        lam = eps if eps is not None else beta * power
+    else:
+        lam = 1 / snr if snr is not None else beta * power
+    P = B.real ** 2 + B.imag ** 2
+    W = np.conj(B) / (np.maximum(P, lam) if mode == 'exact' else P + lam)
+    return irfft(C * W, D), lam, int(np.sum(P < lam)), float(np.min(np.abs(P - lam)) / lam)
+
+
+def permutation_multiplier(D):
+    return math.floor((D * (math.sqrt(5) - 1)) / 4) * 2 + 1
+
+
+def permute(x):
+    D = len(x)
+    return np.asarray(x)[(permutation_multiplier(D) * np.arange(D) + 1) % D]
+
+
+def encode_ref(text, D, seed=0):
+    """encode.ts for ASCII text: lower-cased runs of [a-z0-9] (NFKC is the identity on ASCII)."""
+    assert text.isascii()
+    tokens = re.findall(r'[a-z0-9]+', text.lower())
+    acc = np.zeros(D)
+    for i, t in enumerate(tokens):
+        acc += role(t, D, seed)
+        if i + 1 < len(tokens):
+            acc += irfft(rfft(permute(role(tokens[i + 1], D, seed))) * role_spectrum(role(t, D, seed)), D)
+    return acc / np.linalg.norm(acc)
+
+
+def cos64(x, y):
+    x = np.asarray(x, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    return float(x @ y / math.sqrt((x @ x) * (y @ y)))
+
+
+def gauss(D, scale=None):
+    return (rng.standard_normal(D) * (1 / math.sqrt(D) if scale is None else scale)).astype(np.float32)
+
+
+def ulps(x, y):
+    """Largest distance in float32 units in the last place between two float32 arrays."""
+    def ordered(v):
+        i = np.asarray(v, dtype=np.float32).view(np.int32).astype(np.int64)
+        return np.where(i < 0, -(i & 0x7FFFFFFF), i)
+    return int(np.max(np.abs(ordered(x) - ordered(y))))
+
+
+def same(x, y):
+    """Deep equality that also compares msgpack types (int vs float, str vs bin)."""
+    if type(x) is not type(y):
+        return False
+    if isinstance(x, dict):
+        return x.keys() == y.keys() and all(same(x[k], y[k]) for k in x)
+    if isinstance(x, list):
+        return len(x) == len(y) and all(same(p, q) for p, q in zip(x, y))
+    return x == y
+
+
+def maxabs(x, y):
+    return float(np.max(np.abs(np.asarray(x, np.float64) - np.asarray(y, np.float64))))
+
+
+# ================================================================ the server
+
+class Server:
+    """node dist/src/main.js on an ephemeral loopback port with its own data directory."""
+
+    def __init__(self, dim, extra_env=None):
+        self.dim = dim
+        self.data_dir = tempfile.mkdtemp(prefix='holoserve-interop-')  # no '.' in the name
+        node = shutil.which('node') or 'node'
+        env = {**os.environ, 'PORT': '0', 'HOST': '127.0.0.1', 'HOLOSERVE_DATA_DIR': self.data_dir,
+               'HOLOSERVE_ROLE_FILE': os.path.join(self.data_dir, 'roles.bin'), 'HOLOSERVE_DIM': str(dim),
+               **(extra_env or {})}
+        self.lines = []
+        self.ready = threading.Event()
+        self.port = None
+        self.t0 = time.monotonic()
+        self.proc = subprocess.Popen([node, MAIN], cwd=ROOT, env=env, stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1)
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self):
+        for line in self.proc.stdout:
+            self.lines.append(line.rstrip('\n'))
+            m = READY.search(line)
+            if m and self.port is None:
+                self.port = int(m.group(2))
+                self.ready.set()
+        self.ready.set()  # EOF: exited (port stays None if it never got ready)
+
+    def wait_ready(self, timeout=60):
+        self.ready.wait(timeout)
+        return self.port is not None
+
+    @property
+    def url(self):
+        return f'ws://127.0.0.1:{self.port}/v1'
+
+    def output(self, last=30):
+        return '\n'.join('    | ' + s for s in self.lines[-last:])
+
+    def stop(self, timeout=30):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        try:
+            code = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            code = self.proc.wait()
+            code = f'{code} (killed after {timeout} s without exiting)'
+        self.reader.join(5)
+        shutil.rmtree(self.data_dir, ignore_errors=True)
+        return code
+
+
+async def guarded(name, coro):
+    """Runs one group of checks; an exception fails the group instead of the run."""
+    try:
+        await coro
+    except Exception as e:
+        R.check(name, False, f'raised {type(e).__name__}: {e}')
+        traceback.print_exc(limit=4, file=sys.stdout)
+
+
+# ================================================================ checks
+
+EXPECTED_OPS = {'hello', 'role', 'bind', 'unbind', 'bundle', 'cosine', 'encode', 'sinkhorn', 'heat',
+                'graph.put', 'graph.delete', 'remember', 'recall', 'cleanup', 'anchor.put',
+                'anchor.delete', 'forget', 'stats'}
+LIMIT_KEYS = {'maxFrameBytes', 'maxInflight', 'sinkhornMaxSize', 'graphMaxNodes', 'graphMaxEdges',
+              'maxPayloadBytes', 'maxTextChars', 'maxBundle', 'maxK'}
+
+
+async def check_hello(c, D):
+    r = await c.call({'id': 4242, 'op': 'hello'})
+    ok = (r.get('id') == 4242 and r.get('ok') is True and r.get('server') == 'holoserve'
+          and isinstance(r.get('version'), str) and isinstance(r.get('engine'), str)
+          and isinstance(r.get('ops'), list) and EXPECTED_OPS <= set(r['ops'])
+          and isinstance(r.get('limits'), dict) and LIMIT_KEYS <= set(r['limits']))
+    R.check(f'hello D={D}: id, server, version, engine, ops, limits present', ok,
+            f"version={r.get('version')} engine={r.get('engine')} ops={len(r.get('ops') or [])}")
+    R.check(f'hello D={D}: dim is HOLOSERVE_DIM', r.get('dim') == D, f"dim={r.get('dim')}")
+    return r
+
+
+async def check_roles(c, D, tokens):
+    # Tolerance: bit-identical expected (numpy's pocketfft and fft.js both round the same
+    # float64 inverse once to float32); ≤ 1 ulp accepted.
+    worst, ident, norms = 0, 0, []
+    for t in tokens:
+        v = from_f32((await c.request('role', token=t))['vector'])
+        ref = role(t, D)
+        if len(v) != D:
+            R.check(f'role D={D} {t!r}', False, f'length {len(v)}')
+            return
+        u = ulps(v, ref)
+        worst = max(worst, u)
+        ident += u == 0
+        norms.append(abs(float(np.linalg.norm(v.astype(np.float64))) - 1))
+    R.check(f'role D={D}: {len(tokens)} tokens (ASCII, UTF-8, prewarmed) equal the Python role() within 1 ulp',
+            worst <= 1, f'{ident}/{len(tokens)} bit-identical, worst {worst} ulp')
+    # Tolerance: |F_k| = 1 exactly in float64, so ‖role‖ = 1 up to the float32 rounding (≤ 1e-6).
+    R.check(f'role D={D}: unit norm', max(norms) <= 1e-6, f'max |‖r‖-1| = {max(norms):.1e}')
+
+
+async def check_bind(c, D):
+    # Tolerance (float32 FFT engine): max abs error ≤ 1e-6·‖a‖‖b‖ against float64 numpy.
+    for name, a, b in [('gaussian', gauss(D), gauss(D)),
+                       ('scaled (‖a‖≈1000, b uniform)', gauss(D, 1000 / math.sqrt(D)), rng.uniform(-1, 1, D).astype(np.float32))]:
+        v = from_f32((await c.request('bind', a=f32(a), b=f32(b)))['vector'])
+        ref = bind64(a, b)
+        scale = float(np.linalg.norm(a.astype(np.float64)) * np.linalg.norm(b.astype(np.float64)))
+        err = maxabs(v, ref) / scale
+        R.check(f'bind D={D} {{a, b}} {name}: vs irfft(rfft(a)·rfft(b)) float64', err <= 1e-6, f'max|Δ|/(‖a‖‖b‖) = {err:.1e}')
+    a = gauss(D)
+    v = from_f32((await c.request('bind', a=f32(a), role='subject'))['vector'])
+    ref = irfft(rfft(a) * role_spectrum(role('subject', D)), D)
+    err = maxabs(v, ref) / float(np.linalg.norm(a.astype(np.float64)))
+    # Tolerance: ≤ 1e-6·‖a‖ (‖role‖ = 1); the server binds with the unit-modulus role spectrum.
+    R.check(f"bind D={D} {{a, role:'subject'}}: vs irfft(rfft(a)·R), R = unit-modulus rfft(role)", err <= 1e-6,
+            f'max|Δ|/‖a‖ = {err:.1e}')
+
+
+async def check_unbind(c, D):
+    a, b = gauss(D), gauss(D)
+    c_ = bind64(a, b).astype(np.float32)
+    B = rfft(b)
+    nb2 = float(b.astype(np.float64) @ b.astype(np.float64))
+    runs = [{'mode': 'exact'}, {'mode': 'exact', 'eps': 0.1 * nb2}, {'mode': 'exact', 'beta': 0.3},
+            {'mode': 'wiener'}, {'mode': 'wiener', 'snr': 1 / (0.05 * nb2)}, {'mode': 'approx'}]
+    for opts in runs:
+        r = await c.request('unbind', c=f32(c_), b=f32(b), **opts)
+        v = from_f32(r['vector'])
+        kw = {k: x for k, x in opts.items() if k != 'mode'}
+        ref, lam, floored, margin = unbind_ref(c_, B, nb2, opts['mode'], **kw)
+        err = maxabs(v, ref) / float(np.linalg.norm(ref))
+        # Tolerances: vector max abs ≤ 1e-6·‖ref‖ (float32 engine); epsUsed relative ≤ 1e-12
+        # (both sum ‖b‖² in float64, in another order); floored exact unless a bin's |B|² lies
+        # within 1e-3 relative of λ (then float32 vs float64 may legitimately disagree).
+        eps_ok = (r['epsUsed'] == 0) if opts['mode'] == 'approx' else abs(r['epsUsed'] / lam - 1) <= 1e-12
+        fl_ok = r['floored'] == floored or margin <= 1e-3
+        R.check(f'unbind D={D} b {opts}: vector, epsUsed, floored vs numpy',
+                err <= 1e-6 and eps_ok and fl_ok,
+                f"max|Δ|/‖ref‖ = {err:.1e}, epsUsed {r['epsUsed']:.6g} vs {lam:.6g}, floored {r['floored']} vs {floored}"
+                f", cos(â, a) = {cos64(v, a):.4f}")
+
+    # By role: the server treats a role as ‖b‖² = 1 and uses its unit-modulus spectrum R.
+    a = gauss(D)
+    Rs = role_spectrum(role('object', D))
+    c_ = irfft(rfft(a) * Rs, D).astype(np.float32)
+    for opts in [{'mode': 'exact'}, {'mode': 'wiener'}, {'mode': 'approx'}, {'mode': 'exact', 'eps': 2.0},
+                 {'mode': 'wiener', 'snr': 4.0}]:
+        r = await c.request('unbind', c=f32(c_), role='object', **opts)
+        v = from_f32(r['vector'])
+        kw = {k: x for k, x in opts.items() if k != 'mode'}
+        ref, lam, floored, _ = unbind_ref(c_, Rs, 1.0, opts['mode'], **kw)
+        err = maxabs(v, ref) / float(np.linalg.norm(ref))
+        eps_ok = (r['epsUsed'] == 0) if opts['mode'] == 'approx' else abs(r['epsUsed'] / lam - 1) <= 1e-15
+        # Tolerance as above; with the default beta every mode is the exact inverse: cos(â, a) ≥ 0.9999.
+        cos_ok = cos64(v, a) >= 0.9999 if 'eps' not in opts and 'snr' not in opts else True
+        R.check(f"unbind D={D} role 'object' {opts}: vector, epsUsed, floored vs numpy",
+                err <= 1e-6 and eps_ok and r['floored'] == floored and cos_ok,
+                f"max|Δ|/‖ref‖ = {err:.1e}, epsUsed {r['epsUsed']:.6g} vs {lam:.6g}, floored {r['floored']} vs {floored}"
+                f", cos(â, a) = {cos64(v, a):.6f}")
+
+
+async def check_cosine_bundle_encode(c, D):
+    a, b = gauss(D), gauss(D)
+    near = (a + 0.3 * b).astype(np.float32)
+    worst = 0.0
+    for x, y in [(a, b), (a, near), (a, a), (a, -a)]:
+        r = await c.request('cosine', a=f32(x), b=f32(y))
+        worst = max(worst, abs(r['cosine'] - cos64(x, y)))
+    # Tolerance: 1e-12 absolute (float64 sums over the float32 inputs, order differs).
+    R.check(f'cosine D={D}: 4 pairs vs float64 numpy', worst <= 1e-12, f'max|Δ| = {worst:.1e}')
+    r = await c.request('cosine', a=f32(a), b=f32(np.zeros(D)))
+    R.check(f'cosine D={D}: zero vector gives 0', r['cosine'] == 0, f"cosine={r['cosine']}")
+
+    vs = [gauss(D) for _ in range(3)]
+    for label, w in [('weights [0.5, -1.25, 2.0] as a list of floats', [0.5, -1.25, 2.0]),
+                     ('no weights', None), ('weights as bin f64', 'bin')]:
+        fields = {'vectors': [f32(v) for v in vs]}
+        wv = [1.0, 1.0, 1.0] if w is None else ([0.25, 3.0, -0.5] if w == 'bin' else w)
+        if w is not None:
+            fields['weights'] = f64(wv) if w == 'bin' else w
+        v = from_f32((await c.request('bundle', **fields))['vector'])
+        acc = sum(wi * vi.astype(np.float64) for wi, vi in zip(wv, vs))
+        ref = acc / np.linalg.norm(acc)
+        err = maxabs(v, ref)
+        # Tolerance: float64 sum, one float32 rounding per element: ≤ 2^-24·max|ref| (+ slack) → 1e-7.
+        R.check(f'bundle D={D} {label}: vs Σwv/‖Σwv‖', err <= 1e-7, f'max|Δ| = {err:.1e}')
+
+    texts = ['dog bites man', 'man bites dog', 'The quick brown fox jumps over the lazy dog.',
+             'Hello, World! 42 times; hello again']
+    enc = {}
+    for t in texts:
+        v = from_f32((await c.request('encode', text=t))['vector'])
+        enc[t] = v
+        ref = encode_ref(t, D)
+        err = maxabs(v, ref)
+        # Tolerance: 1e-6 max abs (float32 engine; encode.test.ts uses the same bound vs gen-hrr.py).
+        R.check(f'encode D={D} {t!r}: vs numpy re-implementation, unit norm',
+                err <= 1e-6 and abs(np.linalg.norm(v.astype(np.float64)) - 1) <= 1e-6, f'max|Δ| = {err:.1e}')
+    same = cos64(enc['dog bites man'], enc['man bites dog'])
+    far = cos64(enc['dog bites man'], enc['Hello, World! 42 times; hello again'])
+    # Same words reordered ≈ n/(2n−1) = 0.6 for n = 3; unrelated ≈ 0 ± 1/√D.
+    R.check(f'encode D={D}: reordered text scores higher than unrelated text', same > 0.5 and abs(far) < 6 / math.sqrt(D),
+            f'cos(dog bites man, man bites dog) = {same:.3f}, unrelated = {far:.3f}')
+
+
+async def check_sinkhorn(c):
+    cases = []
+    C16 = rng.random((16, 16))
+    cases.append(('16x16 uniform', None, None, C16))
+    a5 = rng.random(5) + 0.05
+    b7 = rng.random(7) + 0.05
+    cases.append(('5x7 histograms', a5 / a5.sum(), b7 / b7.sum(), rng.random((5, 7))))
+    for name, a, b, C in cases:
+        n, m = C.shape
+        eps = 0.05 * float(np.abs(C).max())
+        fields = {'n': n, 'm': m, 'cost': f64(C.ravel()), 'epsilon': eps, 'maxIter': 100000, 'tol': 1e-12}
+        if a is not None:
+            fields['a'], fields['b'] = f64(a), f64(b)
+        r = await c.request('sinkhorn', **fields)
+        P = from_f64(r['plan']).reshape(n, m)
+        aa = np.full(n, 1 / n) if a is None else a
+        bb = np.full(m, 1 / m) if b is None else b
+        Pot = ot.bregman.sinkhorn_log(aa, bb, C, eps, numItermax=10**6, stopThr=1e-13)
+        # Tolerances: plan ≤ 1e-9 per entry vs POT's converged sinkhorn_log (sinkhorn.ts's
+        # documented accuracy); cost ≤ 1e-9 vs ⟨P_POT, C⟩; marginals: row and column sums of the
+        # returned plan within 1e-12 (L1, as the server's marginalError) and marginalError itself
+        # equal to the numpy recomputation within 1e-14.
+        dP = maxabs(P, Pot)
+        dcost = abs(r['cost'] - float(np.sum(Pot * C)))
+        me = float(np.abs(P.sum(1) - aa).sum() + np.abs(P.sum(0) - bb).sum())
+        R.check(f'sinkhorn {name} ε=0.05·max C: plan vs ot.bregman.sinkhorn_log', dP <= 1e-9,
+                f"max|Δ| = {dP:.1e}, iterations {r['iterations']}")
+        R.check(f'sinkhorn {name}: cost = ⟨plan, C⟩ vs POT', dcost <= 1e-9 and abs(r['cost'] - float(np.sum(P * C))) <= 1e-14,
+                f"cost {r['cost']:.12f}, |Δ| vs POT = {dcost:.1e}")
+        R.check(f'sinkhorn {name}: marginals, converged', me <= 1e-12 and abs(r['marginalError'] - me) <= 1e-14
+                and r['converged'] is True and r['numericalError'] is False,
+                f"L1 marginal error {me:.1e}, reported {r['marginalError']:.1e}, converged={r['converged']}")
+
+
+def heat_graph(n=30, edges=70):
+    src = rng.integers(0, n - 1, edges)  # node n-1 stays isolated (its value must pass through)
+    dst = rng.integers(0, n - 1, edges)
+    w = rng.uniform(0.1, 2.0, edges)
+    src[-1], dst[-1] = 3, 3  # a self loop (ignored)
+    src[-2], dst[-2] = dst[0], src[0]  # a duplicate edge in the other orientation (weights sum)
+    return n, src, dst, w
+
+
+def heat_ref(n, src, dst, w, x, t):
+    A = sp.coo_matrix((np.concatenate([w, w]), (np.concatenate([src, dst]), np.concatenate([dst, src]))),
+                      shape=(n, n)).tocsr()
+    L = laplacian(A, normed=True)
+    return expm_multiply(-t * sp.csr_matrix(L), x), A
+
+
+async def check_heat(c):
+    n, src, dst, w = heat_graph()
+    x = rng.standard_normal(n)
+    ts = [0.5, 2.0]
+    r = await c.request('heat', n=n, src=u32(src), dst=u32(dst), weight=f64(w), signal=f64(x), t=ts)
+    ys = [from_f64(b) for b in r['result']]
+    tol = 1e-9 * max(1.0, float(np.linalg.norm(x)))
+    # Tolerance: 1e-9·‖x‖ (K = 24 Chebyshev terms bound the truncation far below that for t ≤ 2).
+    errs = [maxabs(y, heat_ref(n, src, dst, w, x, t)[0]) for y, t in zip(ys, ts)]
+    R.check(f'heat inline n={n}, {len(src)} edges, t={ts}: vs expm_multiply(−t·laplacian(normed=True))',
+            len(ys) == 2 and max(errs) <= tol and ys[0][n - 1] == x[n - 1],
+            'max|Δ| = ' + ', '.join(f'{e:.1e}' for e in errs) + '; isolated node unchanged')
+    r1 = await c.request('heat', n=n, src=u32(src), dst=u32(dst), weight=f64(w), signal=f64(x), t=2.0)
+    R.check('heat inline scalar t=2.0: one bin, equal to the list result bit for bit',
+            isinstance(r1['result'], bytes) and np.array_equal(from_f64(r1['result']), ys[1]))
+
+    _, A = heat_ref(n, src, dst, w, x, 0.0)
+    nnz = int(np.count_nonzero(A.toarray() * (1 - np.eye(n))))
+    g = await c.request('graph.put', graph='interop-g30', n=n, src=u32(src), dst=u32(dst), weight=f64(w))
+    R.check('graph.put: {graph, n, nnz}', g.get('graph') == 'interop-g30' and g.get('n') == n and g.get('nnz') == nnz,
+            f"nnz {g.get('nnz')} vs off-diagonal nonzeros of A {nnz}")
+    x2 = rng.random(n)
+    r2 = await c.request('heat', graph='interop-g30', signal=f64(x2), t=ts)
+    ys2 = [from_f64(b) for b in r2['result']]
+    errs = [maxabs(y, heat_ref(n, src, dst, w, x2, t)[0]) for y, t in zip(ys2, ts)]
+    R.check(f'heat by graph id, t={ts}: vs expm_multiply', max(errs) <= 1e-9 * max(1.0, float(np.linalg.norm(x2))),
+            'max|Δ| = ' + ', '.join(f'{e:.1e}' for e in errs))
+    r3 = await c.request('heat', n=n, src=u32(src), dst=u32(dst), weight=f64(w), signal=f64(x2), t=ts)
+    R.check('heat by graph id equals inline heat bit for bit',
+            all(np.array_equal(from_f64(p), q) for p, q in zip(r3['result'], ys2)))
+    d = await c.request('graph.delete', graph='interop-g30')
+    gone = await c.call({'op': 'heat', 'graph': 'interop-g30', 'signal': f64(x2), 't': 1.0})
+    R.check('graph.delete, then heat by id → not_found', d.get('removed') is True
+            and gone.get('ok') is False and gone['error']['code'] == 'not_found', f"removed={d.get('removed')}")
+
+
+async def check_memory(c, D):
+    tenant = f'interop-{os.getpid()}'
+    payload = {'name': 'second', 'tags': ['a', 'b', {'n': 3, 'deep': [1.5, -2, None, True, False]}],
+               'count': 4000000000, 'neg': -7, 'unicode': 'Ωμέγα 🙂', 'raw': b'\x00\x01\xff', 'empty': {}}
+    vs = {f'k{i}': gauss(D) for i in range(1, 4)}
+    for k, v in vs.items():
+        r = await c.request('remember', tenant=tenant, key=k, vector=f32(v), **({'payload': payload} if k == 'k2' else {}))
+        if not (r.get('stored') is True and r.get('evicted') == 0):
+            R.check('remember', False, repr(r))
+            return
+    q = (vs['k2'] + 0.5 * gauss(D)).astype(np.float32)
+    r = await c.request('recall', tenant=tenant, vector=f32(q), k=3)
+    hits = r['hits']
+    want = sorted(((cos64(q, v), k) for k, v in vs.items()), reverse=True)
+    # Tolerance: scores are cosines against float32-normalised stored vectors: 1e-6.
+    serr = max(abs(h['score'] - s) for h, (s, _) in zip(hits, want))
+    R.check(f'remember ×3, recall k=3: order and scores vs numpy cosines',
+            [h['key'] for h in hits] == [k for _, k in want] and serr <= 1e-6
+            and abs(r['margin'] - (hits[0]['score'] - hits[1]['score'])) <= 1e-12,
+            f"keys {[h['key'] for h in hits]}, max|Δscore| = {serr:.1e}, margin {r['margin']:.4f}")
+    R.check('recall: msgpack payload (dict with nested list, bin, None, bools, UTF-8) comes back equal, types too',
+            same(hits[0].get('payload'), payload) and 'payload' not in hits[1] and 'payload' not in hits[2],
+            repr(hits[0].get('payload'))[:120])
+    # PROTOCOL.md: "payload: any msgpack value ... returned unchanged by recall". Numbers whose
+    # msgpack type a JavaScript number cannot carry: 64-bit ints and an integral float64.
+    wide = {'int40': 2**40, 'negint40': -2**40, 'int63': 2**63 - 1, 'float1': 1.0}
+    vw = gauss(D)
+    await c.request('remember', tenant=tenant, key='wide', vector=f32(vw), payload=wide)
+    r = await c.request('recall', tenant=tenant, vector=f32(vw), k=1)
+    got = r['hits'][0].get('payload')
+    R.check('recall: payload numbers keep their msgpack type and value (int 2^40, -2^40, 2^63-1, float 1.0)',
+            r['hits'][0]['key'] == 'wide' and same(got, wide), f'sent {wide!r}, got {got!r}')
+    await c.request('forget', tenant=tenant, key='wide')
+
+    anchors = {'red': gauss(D), 'green': gauss(D), 'blue': gauss(D)}
+    for name, v in anchors.items():
+        await c.request('anchor.put', tenant=tenant, name=name, vector=f32(v))
+    noisy = (anchors['green'] + 0.8 * gauss(D)).astype(np.float32)
+    r = await c.request('cleanup', tenant=tenant, vector=f32(noisy))
+    cs = sorted(((cos64(noisy, v), k) for k, v in anchors.items()), reverse=True)
+    R.check('anchor.put ×3, cleanup(noisy green): key, score, margin vs numpy',
+            r.get('key') == 'green' and abs(r['score'] - cs[0][0]) <= 1e-6 and abs(r['margin'] - (cs[0][0] - cs[1][0])) <= 2e-6,
+            f"key {r.get('key')}, score {r['score']:.6f} vs {cs[0][0]:.6f}, margin {r['margin']:.6f} vs {cs[0][0] - cs[1][0]:.6f}")
+    st = await c.request('stats', tenant=tenant)
+    f = await c.request('forget', tenant=tenant, key='k2')
+    r = await c.request('recall', tenant=tenant, vector=f32(q), k=3)
+    R.check('stats, forget, recall after forget', st.get('items') == 3 and st.get('anchors') == 3 and f.get('removed') is True
+            and [h['key'] for h in r['hits']] == [k for _, k in want if k != 'k2'],
+            f"items {st.get('items')}, anchors {st.get('anchors')}, after forget {[h['key'] for h in r['hits']]}")
+
+
+async def check_ids(c):
+    # PROTOCOL.md: id is an unsigned integer 0 … 2^53−1 and the reply carries the same id.
+    # A typed client decodes it as an integer: a float64 id is not "the same id".
+    bad = []
+    for rid in [0, 2**31, 2**32 - 1, 2**32, 2**40, 2**53 - 1]:
+        r = await c.send_raw(pack({'id': rid, 'op': 'hello'}), rid)
+        if not same(r.get('id'), rid):
+            bad.append(f"{rid} -> {r.get('id')!r}")
+    R.check('reply id equals the request id as a msgpack integer (0 … 2^53−1)', not bad, ', '.join(bad))
+
+
+async def check_errors(c, D):
+    async def usable():
+        r = await c.request('cosine', a=f32(np.ones(D)), b=f32(np.ones(D)))
+        return abs(r['cosine'] - 1) < 1e-12
+
+    cases = [
+        ('garbage bytes', b'\xc1\xff\x00 not msgpack', 0, 'bad_request'),
+        ('a msgpack array, not a map', pack([1, 2, 3]), 0, 'bad_request'),
+        ('two maps in one frame', pack({'id': 9, 'op': 'hello'}) + pack({'id': 10, 'op': 'hello'}), 0, 'bad_request'),
+        ('unknown op', pack({'id': 77, 'op': 'frobnicate'}), 77, 'unknown_op'),
+        ('missing op', pack({'id': 78}), 78, 'bad_request'),
+        ('wrong vector length (D−1 float32)', pack({'id': 79, 'op': 'cosine', 'a': f32(np.ones(D - 1)), 'b': f32(np.ones(D))}),
+         79, 'bad_dimension'),
+        ('bin not a whole number of float32', pack({'id': 80, 'op': 'cosine', 'a': f32(np.ones(D))[:-1], 'b': f32(np.ones(D))}),
+         80, 'bad_request'),
+        ('vector as a list, not a bin', pack({'id': 81, 'op': 'cosine', 'a': [1.0] * D, 'b': f32(np.ones(D))}), 81, 'bad_request'),
+        ('NaN in a float64 array', pack({'id': 82, 'op': 'sinkhorn', 'n': 1, 'm': 2, 'epsilon': 0.1, 'cost': f64([0.0, math.nan])}),
+         82, 'bad_request'),
+        ('sinkhorn n > sinkhornMaxSize', pack({'id': 83, 'op': 'sinkhorn', 'n': 65, 'm': 1, 'epsilon': 0.1, 'cost': f64(np.zeros(65))}),
+         83, 'too_large'),
+    ]
+    for label, data, want_id, want_code in cases:
+        r = await c.send_raw(data, want_id)
+        ok = r.get('id') == want_id and r.get('ok') is False and r.get('error', {}).get('code') == want_code \
+            and isinstance(r['error'].get('message'), str)
+        R.check(f'error: {label} → {want_code}, id {want_id}; connection still usable', ok and await usable(),
+                f"got {r.get('error', {}).get('code')}: {str(r.get('error', {}).get('message'))[:70]}")
+    # A text (not binary) WebSocket frame.
+    r = await c.send_raw('{"id": 1, "op": "hello"}', 0)  # a str goes out as a text frame
+    R.check('error: text frame → bad_request, id 0; connection still usable',
+            r.get('id') == 0 and r.get('error', {}).get('code') == 'bad_request' and await usable(),
+            f"got {r.get('error', {}).get('code')}")
+
+
+async def check_pipelining(c, D):
+    N = 100
+    ids = [int(i) for i in rng.permutation(N) + 5000]
+    frames = []
+    for i, rid in enumerate(ids):
+        if i % 4 == 3:
+            frames.append(({'id': rid, 'op': 'role', 'token': f'pos:{i % 7}'}, ('role', f'pos:{i % 7}')))
+        else:
+            a, b = gauss(D), gauss(D)
+            frames.append(({'id': rid, 'op': 'cosine', 'a': f32(a), 'b': f32(b)}, ('cosine', cos64(a, b))))
+    t0 = time.monotonic()
+    # All 100 frames go out before any reply is awaited (each task sends, then waits).
+    replies = await asyncio.gather(*(c.call(f) for f, _ in frames))
+    dt = time.monotonic() - t0
+    bad = 0
+    for (f, (kind, want)), r in zip(frames, replies):
+        if r.get('id') != f['id'] or r.get('ok') is not True:
+            bad += 1
+        elif kind == 'cosine' and abs(r['cosine'] - want) > 1e-12:
+            bad += 1
+        elif kind == 'role' and ulps(from_f32(r['vector']), role(want, D)) > 1:
+            bad += 1
+    R.check(f'pipelining: {N} requests (cosine and role, shuffled ids) sent without waiting, {N} replies matched by id',
+            bad == 0 and len(replies) == N and not c.unmatched, f'{bad} wrong, {len(c.unmatched)} unmatched, {dt * 1000:.0f} ms')
+
+
+# ================================================================ driver
+
+async def against(server, groups):
+    c = await HoloClient.connect(server.url)
+    try:
+        for name, fn in groups:
+            await guarded(name, fn(c))
+        R.check(f'D={server.dim}: no unexpected reply frames', not c.unmatched, repr(c.unmatched[:2])[:200])
+    finally:
+        await c.close()
+
+
+def run_server(dim, groups):
+    t0 = time.monotonic()
+    s = Server(dim)
+    if not s.wait_ready(60):
+        R.check(f'server D={dim} starts and prints the ready line', False, 'no ready line in 60 s\n' + s.output())
+        s.stop()
+        return
+    R.check(f'server D={dim} starts and prints the ready line', True, f'port {s.port}, {time.monotonic() - t0:.1f} s')
+    try:
+        asyncio.run(against(s, groups))
+    except Exception as e:
+        R.check(f'D={dim}: connection', False, f'{type(e).__name__}: {e}')
+    code = s.stop()
+    R.check(f'server D={dim}: SIGTERM → exit code 0', code == 0, f'exit {code}' + ('' if code == 0 else '\n' + s.output()))
+
+
+def main():
+    t0 = time.monotonic()
+    print(f'interop: {sys.executable} (msgpack {".".join(map(str, msgpack.version))}, '
+          f'websockets {__import__("websockets").__version__}, numpy {np.__version__}, POT {ot.__version__})', flush=True)
+    if not os.path.exists(MAIN):
+        R.check('dist/src/main.js exists (run `npm run build` first)', False, MAIN)
+    else:
+        D = 2048
+        role_tokens = ['dog', 'a', 'agent', 'pos:3', 'hello world', 'naïve', 'Ωμέγα', '日本語', '🙂', 'Straße', 'x' * 40]
+        run_server(D, [
+            ('hello', lambda c: check_hello(c, D)),
+            ('role', lambda c: check_roles(c, D, role_tokens)),
+            ('bind', lambda c: check_bind(c, D)),
+            ('unbind', lambda c: check_unbind(c, D)),
+            ('cosine/bundle/encode', lambda c: check_cosine_bundle_encode(c, D)),
+            ('sinkhorn', check_sinkhorn),
+            ('heat', check_heat),
+            ('memory', lambda c: check_memory(c, D)),
+            ('ids', check_ids),
+            ('errors', lambda c: check_errors(c, D)),
+            ('pipelining', lambda c: check_pipelining(c, D)),
+        ])
+        D8 = 8192
+        run_server(D8, [
+            ('hello', lambda c: check_hello(c, D8)),
+            ('role', lambda c: check_roles(c, D8, ['dog', 'Ωμέγα', 'agent'])),
+            ('bind', lambda c: check_bind(c, D8)),
+        ])
+    print(f'interop: {time.monotonic() - t0:.1f} s', flush=True)
+    print(f'{R.passed} passed, {R.failed} failed', flush=True)
+    sys.exit(1 if R.failed else 0)
+
+
+if __name__ == '__main__':
+    main()
