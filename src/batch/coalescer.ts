@@ -28,6 +28,7 @@ function keyPart(v: unknown): string {
   if (isArr(v)) return sample(v);
   if (Array.isArray(v)) return `[${v.map(keyPart).join(',')}]`;
   if (v instanceof Uint8Array) return `u8:${v.length}`;
+  if (typeof v === 'bigint') return `${v}n`;
   return JSON.stringify(v) ?? 'undefined';
 }
 

@@ -9,7 +9,7 @@ import { HoloError } from '../errors.js';
 import { tokenize } from '../kernels/hrr/encode.js';
 import { checkName, MAX_NAME_BYTES, MAX_TENANT_BYTES } from '../store/store.js';
 import { f32, f64, u32 } from './vectors.js';
-import type { Frame } from './codec.js';
+import { asNumber, type Frame } from './codec.js';
 
 /** Which queue an op joins: each kind is batched separately per worker. */
 export type OpKind = 'inline' | 'hrr' | 'ot' | 'graph' | 'memory';
@@ -51,6 +51,7 @@ export interface OpSpec {
   parse(f: Frame, L: Limits): Omit<Parsed, 'op' | 'kind' | 'route'>;
 }
 
+// largeBigIntToFloat off (default): a BigInt payload integer is packed back as int64, exactly.
 const payloadPackr = new Packr({ useRecords: false, variableMapSize: true });
 
 // ---- field readers: each names the field in its error ----
@@ -76,7 +77,7 @@ export function num(f: Frame, k: string, opts: { required?: boolean; int?: boole
     if (opts.required) throw new HoloError('bad_request', `missing field '${k}' (number)`);
     return undefined;
   }
-  const v = f[k];
+  const v = asNumber(f[k]);
   if (typeof v !== 'number' || !Number.isFinite(v)) throw new HoloError('bad_request', `field '${k}' must be a finite number`);
   if (opts.int && !Number.isInteger(v)) throw new HoloError('bad_request', `field '${k}' must be an integer`);
   if (opts.positive && !(v > 0)) throw new HoloError('bad_request', `field '${k}' must be > 0`);
@@ -130,7 +131,8 @@ function roleOr(f: Frame, k: string, L: Limits): { params: Record<string, unknow
 function tList(f: Frame): number | number[] {
   if (!has(f, 't')) throw new HoloError('bad_request', "missing field 't' (number or list of numbers)");
   const t = f.t;
-  const check = (x: unknown) => {
+  const check = (x0: unknown) => {
+    const x = asNumber(x0);
     if (typeof x !== 'number' || !Number.isFinite(x) || x < 0) throw new HoloError('bad_request', "field 't' must be finite and ≥ 0");
     return x;
   };
@@ -221,7 +223,7 @@ export const OPS: Record<string, OpSpec> = {
       if (has(f, 'weights')) {
         const w = f.weights;
         weights = w instanceof Uint8Array ? f64('weights', w, vectors.length)
-          : Array.isArray(w) && w.every((x) => typeof x === 'number' && Number.isFinite(x)) ? Float64Array.from(w as number[])
+          : Array.isArray(w) && w.map(asNumber).every((x) => typeof x === 'number' && Number.isFinite(x)) ? Float64Array.from(w.map(asNumber) as number[])
             : (() => { throw new HoloError('bad_request', "field 'weights' must be a list of finite numbers or a bin of float64"); })();
         if (weights.length !== vectors.length) throw new HoloError('bad_dimension', `'weights' has ${weights.length} entries, 'vectors' ${vectors.length}`);
       }

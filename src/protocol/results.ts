@@ -6,7 +6,7 @@
 import { Unpackr } from 'msgpackr';
 import { bytes } from './vectors.js';
 
-const payloadUnpackr = new Unpackr({ useRecords: false, mapsAsObjects: true, int64AsType: 'number' });
+const payloadUnpackr = new Unpackr({ useRecords: false, mapsAsObjects: true, int64AsType: 'bigint' });
 
 function wire(v: unknown): unknown {
   if (v instanceof Float32Array || v instanceof Float64Array || v instanceof Uint32Array) return bytes(v);

@@ -11,7 +11,7 @@ import type { Config } from '../config.js';
 import { HoloError, isHoloError, type ErrorCode } from '../errors.js';
 import type { Dispatcher } from '../batch/dispatcher.js';
 import type { Metrics } from '../metrics/registry.js';
-import { decodeFrame, encodeError, encodeOk, frameId, type Frame } from '../protocol/codec.js';
+import { asNumber, decodeFrame, encodeError, encodeOk, frameId, type Frame } from '../protocol/codec.js';
 import { OP_NAMES, parseRequest, type Limits, type Parsed } from '../protocol/ops.js';
 import { toWire } from '../protocol/results.js';
 import { allows, type Grant } from './auth.js';
@@ -52,7 +52,7 @@ export class FrameHandler {
       }
       if (!isBinary) throw new HoloError('bad_request', 'frames must be binary (msgpack), not text');
       frame = decodeFrame(new Uint8Array(message));
-      const id = frame.id;
+      const id = asNumber(frame.id);
       if (typeof id !== 'number' || !Number.isInteger(id) || id < 0 || id > Number.MAX_SAFE_INTEGER) {
         throw new HoloError('bad_request', "field 'id' must be an unsigned integer");
       }

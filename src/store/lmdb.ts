@@ -39,6 +39,7 @@
  *            | D × f32 vector (offset 48) | payload bytes (rest)
  *   anchor   u8 format=1 | 3 × u8 0 | u32 D | f64 lastMatchedMs | D × f32 vector (offset 16)
  */
+import { mkdirSync } from 'node:fs';
 import { open, type RootDatabase } from 'lmdb';
 import { HoloError } from '../errors.js';
 import {
@@ -73,7 +74,11 @@ const LITTLE_ENDIAN_HOST = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
  * @throws Error from lmdb when the directory cannot be opened.
  */
 export function openLmdbStore(dir: string, opts: LmdbStoreOptions = {}): Store {
+  // `dir` is always a directory: lmdb-js would take a path whose name has a dot ("data.d") for
+  // a single database file (noSubdir) and fail on an existing directory of that name.
+  mkdirSync(dir, { recursive: true });
   const db: RootDatabase<Buffer, Buffer> = open<Buffer, Buffer>(dir, {
+    noSubdir: false,
     encoding: 'binary',
     keyEncoding: 'binary',
     overlappingSync: false,

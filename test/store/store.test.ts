@@ -257,3 +257,25 @@ function storeSuite(name: string, open: (dir: string) => Store): void {
 }
 
 storeSuite('LmdbStore', (dir) => openLmdbStore(dir));
+
+describe('data directory names', () => {
+  it('a directory whose name has a dot is used as a directory (lmdb-js would take it for a file)', async () => {
+    const parent = mkdtempSync(join(tmpdir(), 'holoserve-dot-'));
+    const dir = join(parent, 'data.d');
+    try {
+      for (let round = 0; round < 2; round++) { // created by the first open, existing for the second
+        const s = openLmdbStore(dir);
+        const v = new Float32Array(256).fill(round + 0.5);
+        await s.commit([{ kind: 'item.put', tenant: 't', item: { key: `k${round}`, vector: v, salience: 0.5, reward: 0, createdMs: 1, lastAccessMs: 1 } }]);
+        const got = await s.loadTenant('t');
+        expect(got.items.map((i) => i.key)).toEqual(round === 0 ? ['k0'] : ['k0', 'k1']);
+        await s.close();
+      }
+      const { statSync } = await import('node:fs');
+      expect(statSync(dir).isDirectory()).toBe(true);
+      expect(statSync(join(dir, 'data.mdb')).isFile()).toBe(true);
+    } finally {
+      rmSync(parent, { recursive: true, force: true });
+    }
+  });
+});
