@@ -33,8 +33,10 @@ export class ShardPool {
         idleTimeout: Infinity,
         concurrentTasksPerWorker: cfg.workerPipeline,
         workerData: { cfg, roleTable, worker: w },
-        // Piscina's own queue holds what the batcher forces out while the thread is busy.
-        maxQueue: 'auto',
+        // Piscina's own queue holds what the batcher forces out while the thread is busy
+        // (full batches, window timers). Unbounded: admission is bounded by the credits and
+        // maxQueued. ('auto' is maxThreads² = 1 here: a batch past it failed whole.)
+        maxQueue: Infinity,
       });
       let created = 0;
       pool.on('workerCreate', () => { if (created++ > 0) this.restarts++; });
