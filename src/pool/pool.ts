@@ -20,9 +20,12 @@ export class ShardPool {
   /** threads started after the first (replacements of crashed workers) */
   restarts = 0;
   private readonly pools: Piscina[];
+  /** The config every thread starts from (workerData), kept current with the live knobs. */
+  private readonly threadCfg: Config;
 
   constructor(cfg: Config, roleTable: SharedArrayBuffer, workerFile: URL) {
     this.size = cfg.workers;
+    this.threadCfg = { ...cfg };
     this.inflight = new Int32Array(cfg.workers);
     this.pools = [];
     for (let w = 0; w < cfg.workers; w++) {
@@ -32,7 +35,7 @@ export class ShardPool {
         maxThreads: 1,
         idleTimeout: Infinity,
         concurrentTasksPerWorker: cfg.workerPipeline,
-        workerData: { cfg, roleTable, worker: w },
+        workerData: { cfg: this.threadCfg, roleTable, worker: w },
         // Piscina's own queue holds what the batcher forces out while the thread is busy
         // (full batches, window timers). Unbounded: admission is bounded by the credits and
         // maxQueued. ('auto' is maxThreads² = 1 here: a batch past it failed whole.)
@@ -58,6 +61,9 @@ export class ShardPool {
 
   /** The same task on every worker (init, knobs, prefetch, close). */
   broadcast<R>(task: Task): Promise<R[]> {
+    // Piscina hands the same workerData object to every thread it creates, so a thread that
+    // replaces a crashed one starts with the live knobs instead of the start-up ones.
+    if (task.type === 'knobs') Object.assign(this.threadCfg, task.knobs);
     return Promise.all(this.pools.map((_, w) => this.run<R>(w, task)));
   }
 
