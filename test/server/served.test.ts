@@ -1,0 +1,313 @@
+/**
+ * The served path's promises, read back from /metrics: identical requests in flight are
+ * computed once (coalescing), concurrent requests share pool tasks (batching); the HTTP
+ * routes; and the admin ops: live knobs, and the seed's failure drills run for real (a worker
+ * crash fails only its batch, promptly, and the pool replaces the thread).
+ */
+import { Packr, Unpackr } from 'msgpackr';
+import WebSocket from 'ws';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bin, connect, f32, HoloClientError, type HoloClient } from '../../src/client/client.js';
+import { bind as refBind, norm } from '../../src/kernels/index.js';
+import { Metrics } from '../../src/metrics/registry.js';
+import { startServer, type Server } from './harness.js';
+
+const D = 1024;
+const packr = new Packr({ useRecords: false, variableMapSize: true });
+const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true, int64AsType: 'number' });
+
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function randVec(seed: number, n = D): Float32Array {
+  const r = rng(seed);
+  return Float32Array.from({ length: n }, () => r() - 0.5);
+}
+
+const bits = (x: Float32Array) => new Uint32Array(x.buffer, x.byteOffset, x.length);
+
+async function scrape(s: Server): Promise<string> {
+  const res = await fetch(`${s.http}/metrics`);
+  expect(res.status).toBe(200);
+  return res.text();
+}
+
+/** Sum of a metric's samples whose labels contain every given label="value". */
+function metric(text: string, name: string, labels: Record<string, string> = {}): number {
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    const m = /^([a-z_]+)(\{[^}]*\})? (\S+)$/.exec(line);
+    if (!m || m[1] !== name) continue;
+    if (Object.entries(labels).every(([k, v]) => (m[2] ?? '').includes(`${k}="${v}"`))) sum += Number(m[3]);
+  }
+  return sum;
+}
+
+async function codeOf(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+    return 'ok';
+  } catch (e) {
+    return e instanceof HoloClientError ? e.code : `not a HoloClientError: ${String(e)}`;
+  }
+}
+
+let admin: Server;
+let client: HoloClient;
+
+beforeAll(async () => {
+  admin = await startServer({ HOLOSERVE_DIM: String(D), HOLOSERVE_WORKERS: '2', HOLOSERVE_ADMIN_OPS: '1' });
+  client = await connect(admin.url);
+});
+
+afterAll(async () => {
+  client?.close();
+  await admin?.stop();
+});
+
+describe('coalescing and batching', () => {
+  it('64 identical concurrent binds on one connection: one computation, 63 coalesced, identical answers', async () => {
+    const a = randVec(1), b = randVec(2);
+    const before = await scrape(admin);
+    const got = await Promise.all(Array.from({ length: 64 }, () => client.bind(a, b)));
+    const after = await scrape(admin);
+    const want = refBind(a, b);
+    for (const v of got) {
+      expect(bits(v)).toEqual(bits(got[0]));
+      let m = 0;
+      for (let i = 0; i < D; i++) m = Math.max(m, Math.abs(v[i] - want[i]));
+      expect(m).toBeLessThanOrEqual(1e-6 * norm(a) * norm(b));
+    }
+    const computed = metric(after, 'holoserve_computations_total', { op: 'bind' }) - metric(before, 'holoserve_computations_total', { op: 'bind' });
+    const coalesced = metric(after, 'holoserve_coalesced_total', { op: 'bind' }) - metric(before, 'holoserve_coalesced_total', { op: 'bind' });
+    expect(computed).toBeGreaterThanOrEqual(1);
+    expect(computed).toBeLessThanOrEqual(2);
+    expect(coalesced).toBeGreaterThanOrEqual(62);
+    expect(computed + coalesced).toBe(64);
+  });
+
+  it('identical binds from four connections at once are coalesced too', async () => {
+    const conns = await Promise.all(Array.from({ length: 4 }, () => connect(admin.url)));
+    try {
+      const a = randVec(3), b = randVec(4);
+      const before = await scrape(admin);
+      const got = (await Promise.all(conns.map((c) => Promise.all(Array.from({ length: 16 }, () => c.bind(a, b)))))).flat();
+      const after = await scrape(admin);
+      for (const v of got) expect(bits(v)).toEqual(bits(got[0]));
+      const computed = metric(after, 'holoserve_computations_total', { op: 'bind' }) - metric(before, 'holoserve_computations_total', { op: 'bind' });
+      const coalesced = metric(after, 'holoserve_coalesced_total', { op: 'bind' }) - metric(before, 'holoserve_coalesced_total', { op: 'bind' });
+      expect(computed + coalesced).toBe(64);
+      expect(computed).toBeLessThanOrEqual(8);
+    } finally {
+      for (const c of conns) c.close();
+    }
+  });
+
+  it('requests that differ are not coalesced, and each gets its own answer', async () => {
+    const a = randVec(5);
+    const before = await scrape(admin);
+    const bs = Array.from({ length: 20 }, (_, i) => randVec(100 + i));
+    const got = await Promise.all(bs.map((b) => client.bind(a, b)));
+    const after = await scrape(admin);
+    got.forEach((v, i) => {
+      const want = refBind(a, bs[i]);
+      let m = 0;
+      for (let j = 0; j < D; j++) m = Math.max(m, Math.abs(v[j] - want[j]));
+      expect(m).toBeLessThanOrEqual(1e-6 * norm(a) * norm(bs[i]));
+    });
+    expect(metric(after, 'holoserve_computations_total', { op: 'bind' }) - metric(before, 'holoserve_computations_total', { op: 'bind' })).toBe(20);
+    expect(metric(after, 'holoserve_coalesced_total', { op: 'bind' }) - metric(before, 'holoserve_coalesced_total', { op: 'bind' })).toBe(0);
+  });
+
+  it('under concurrent load the mean batch is larger than one request', async () => {
+    const conns = await Promise.all(Array.from({ length: 3 }, () => connect(admin.url)));
+    try {
+      const before = await scrape(admin);
+      await Promise.all(conns.map((c, k) => Promise.all(Array.from({ length: 200 }, (_, i) => c.bind(randVec(1000 * k + i), { role: `load-${i % 7}` })))));
+      const after = await scrape(admin);
+      const sum = metric(after, 'holoserve_batch_size_sum', { kind: 'hrr' }) - metric(before, 'holoserve_batch_size_sum', { kind: 'hrr' });
+      const count = metric(after, 'holoserve_batch_size_count', { kind: 'hrr' }) - metric(before, 'holoserve_batch_size_count', { kind: 'hrr' });
+      expect(sum).toBe(600);
+      expect(count).toBeGreaterThan(0);
+      expect(sum / count).toBeGreaterThan(1);
+    } finally {
+      for (const c of conns) c.close();
+    }
+  });
+});
+
+describe('HTTP routes and metrics', () => {
+  it('GET /healthz and /readyz are 200 on a ready server; unknown paths 404', async () => {
+    const h = await fetch(`${admin.http}/healthz`);
+    expect([h.status, await h.text()]).toEqual([200, 'ok\n']);
+    const r = await fetch(`${admin.http}/readyz`);
+    expect([r.status, await r.text()]).toEqual([200, 'ready\n']);
+    expect((await fetch(`${admin.http}/nope`)).status).toBe(404);
+  });
+
+  it('GET /metrics is Prometheus text with every metric the registry defines', async () => {
+    const res = await fetch(`${admin.http}/metrics`);
+    expect(res.headers.get('content-type')).toMatch(/^text\/plain/);
+    const text = await res.text();
+    const local = new Metrics();
+    const names = local.registry.getMetricsAsArray().map((m) => m.name);
+    local.registry.clear();
+    expect(names.filter((n) => n.startsWith('holoserve_')).length).toBeGreaterThan(25);
+    for (const n of names) expect([n, text.includes(`# HELP ${n} `)]).toEqual([n, true]);
+    for (const n of ['holoserve_requests_total', 'holoserve_batch_size', 'holoserve_unbind_eps_used', 'holoserve_coalesced_total', 'holoserve_worker_restarts']) {
+      expect(text).toContain(`# TYPE ${n} `);
+    }
+  });
+
+  it('an unbind is observed in the unbind eps histogram (count +1, sum += epsUsed)', async () => {
+    const before = await scrape(admin);
+    const a = randVec(7), b = randVec(8);
+    const r = await client.unbind(refBind(a, b), b, { mode: 'exact', eps: 0.125 });
+    expect(r.epsUsed).toBe(0.125);
+    const after = await scrape(admin);
+    expect(metric(after, 'holoserve_unbind_eps_used_count') - metric(before, 'holoserve_unbind_eps_used_count')).toBe(1);
+    expect(metric(after, 'holoserve_unbind_eps_used_sum') - metric(before, 'holoserve_unbind_eps_used_sum')).toBeCloseTo(0.125, 9);
+    expect(metric(after, 'holoserve_unbind_eps_used_bucket', { le: '1' }) - metric(before, 'holoserve_unbind_eps_used_bucket', { le: '1' })).toBe(1);
+    expect(metric(after, 'holoserve_unbind_eps_used_bucket', { le: '0.1' }) - metric(before, 'holoserve_unbind_eps_used_bucket', { le: '0.1' })).toBe(0);
+    expect(metric(after, 'holoserve_requests_total', { op: 'unbind', outcome: 'ok' })).toBeGreaterThanOrEqual(1);
+  });
+
+  it('errors are counted by op and code', async () => {
+    const before = metric(await scrape(admin), 'holoserve_requests_total', { op: 'bind', outcome: 'bad_dimension' });
+    expect(await codeOf(client.bind(randVec(1, 8), randVec(2)))).toBe('bad_dimension');
+    expect(metric(await scrape(admin), 'holoserve_requests_total', { op: 'bind', outcome: 'bad_dimension' }) - before).toBe(1);
+  });
+});
+
+describe('admin ops (adminOps on)', () => {
+  it('knobs: reads the live knobs', async () => {
+    const r = await client.request('knobs');
+    expect(r.knobs).toEqual({ unbindBeta: 1e-3, rerank: false, rerankMargin: 0.02, rerankCandidates: 8 });
+  });
+
+  it('knobs: unbindBeta = 0.01 takes effect at once in every worker (epsUsed = 0.01·‖b‖²)', async () => {
+    const r = await client.request('knobs', { set: { unbindBeta: 0.01 } });
+    expect((r.knobs as Record<string, unknown>).unbindBeta).toBe(0.01);
+    // 8 unbinds at once spread over both workers (least busy first)
+    const cases = Array.from({ length: 8 }, (_, i) => ({ a: randVec(200 + i), b: randVec(300 + i) }));
+    const got = await Promise.all(cases.map(({ a, b }) => client.unbind(refBind(a, b), b)));
+    got.forEach((u, i) => {
+      const b2 = norm(cases[i].b) ** 2;
+      expect(u.epsUsed / b2).toBeCloseTo(0.01, 12);
+    });
+    // an explicit beta still wins over the knob
+    const { a, b } = cases[0];
+    expect((await client.unbind(refBind(a, b), b, { beta: 0.5 })).epsUsed / norm(b) ** 2).toBeCloseTo(0.5, 12);
+  });
+
+  it('drill elevated-epsilon reports a healthy engine', async () => {
+    const r = await client.request('drill', { scenario: 'elevated-epsilon' });
+    expect(r).toMatchObject({ ok: true, scenario: 'elevated-epsilon', healthy: true });
+    const worst = r.worstCosine as Record<string, number>;
+    for (const mode of ['exact', 'wiener', 'approx']) expect(worst[mode]).toBeGreaterThanOrEqual(0.999);
+  });
+
+  it('drill role-cache-corruption purges, recomputes and verifies roles bit for bit', async () => {
+    const r = await client.request('drill', { scenario: 'role-cache-corruption' });
+    expect(r).toMatchObject({ ok: true, scenario: 'role-cache-corruption' });
+    expect(r.verified as number).toBeGreaterThan(0);
+    expect(r.computed as number).toBeGreaterThanOrEqual(64); // the default prewarm set
+    expect(r.purged as number).toBeGreaterThanOrEqual(64);
+    const { role } = await import('../../src/kernels/index.js');
+    expect(bits(await client.role('agent'))).toEqual(bits(role('agent', D, 0)));
+  });
+
+  it('drill recall-latency-spike turns the rerank off', async () => {
+    await client.request('knobs', { set: { rerank: true } });
+    const r = await client.request('drill', { scenario: 'recall-latency-spike' });
+    expect((r.knobs as Record<string, unknown>).rerank).toBe(false);
+    expect(((await client.request('knobs')).knobs as Record<string, unknown>).rerank).toBe(false);
+  });
+
+  it('drill worker-crash: the crashing batch fails `internal` within 5 s, the pool replaces the thread, requests keep working', async () => {
+    const t0 = performance.now();
+    const r = await client.request('drill', { scenario: 'worker-crash', worker: 0 });
+    expect(performance.now() - t0).toBeLessThan(5000);
+    expect(r).toMatchObject({ ok: true, scenario: 'worker-crash', worker: 0, outcome: 'internal' });
+    // Requests keep working on both workers (least-busy routing starts at worker 0).
+    for (let round = 0; round < 3; round++) {
+      const got = await Promise.all(Array.from({ length: 16 }, (_, i) => client.bind(randVec(500 + i), { role: 'agent' })));
+      expect(got).toHaveLength(16);
+    }
+    const deadline = Date.now() + 5000;
+    let restarts = 0;
+    while (Date.now() < deadline) {
+      await client.bind(randVec(1), randVec(2));
+      restarts = metric(await scrape(admin), 'holoserve_worker_restarts');
+      if (restarts >= 1) break;
+      await new Promise((res) => setTimeout(res, 100));
+    }
+    expect(restarts).toBeGreaterThanOrEqual(1);
+    expect(admin.proc.exitCode).toBeNull();
+  });
+
+  it('a replaced worker serves with the live knobs, not the start-up ones', async () => {
+    // After the crash above: unbindBeta is still 0.01 from the knobs test.
+    expect(((await client.request('knobs')).knobs as Record<string, unknown>).unbindBeta).toBe(0.01);
+    const cases = Array.from({ length: 8 }, (_, i) => ({ a: randVec(600 + i), b: randVec(700 + i) }));
+    for (const { a, b } of cases) { // one at a time: each goes to the least busy, worker 0 first
+      const u = await client.unbind(refBind(a, b), b);
+      expect(u.epsUsed / norm(b) ** 2).toBeCloseTo(0.01, 12);
+    }
+  });
+
+  it('a batch riding with the crash fails `internal`; nothing else is lost', async () => {
+    const s = new WebSocket(admin.url, { maxPayload: 1 << 28 });
+    await new Promise<void>((res, rej) => { s.once('open', res); s.once('error', rej); });
+    const replies: Record<string, unknown>[] = [];
+    s.on('message', (d: Buffer) => replies.push(unpackr.unpack(d) as Record<string, unknown>));
+    try {
+      s.send(packr.pack({ id: 1, op: 'drill', scenario: 'worker-crash', worker: 1 }));
+      for (let i = 0; i < 30; i++) s.send(packr.pack({ id: 100 + i, op: 'bind', a: bin(randVec(800 + i)), role: 'agent' }));
+      const deadline = Date.now() + 10_000;
+      while (replies.length < 31 && Date.now() < deadline) await new Promise((res) => setTimeout(res, 50));
+      expect(replies).toHaveLength(31);
+      const drill = replies.find((x) => x.id === 1)!;
+      expect(drill).toMatchObject({ ok: true, outcome: 'internal', worker: 1 });
+      for (const x of replies.filter((y) => y.id !== 1)) {
+        if (x.ok) expect(f32(x.vector as Uint8Array)).toHaveLength(D);
+        else expect((x.error as { code: string }).code).toBe('internal');
+      }
+    } finally {
+      s.close();
+    }
+  });
+});
+
+describe('admin ops off (the default)', () => {
+  let plain: Server;
+  beforeAll(async () => {
+    plain = await startServer({ HOLOSERVE_DIM: '256', HOLOSERVE_WORKERS: '1', HOLOSERVE_PREWARM_ROLES: '[]' });
+  });
+  afterAll(async () => { await plain?.stop(); });
+
+  it('knobs and drill answer unauthorized, and change nothing', async () => {
+    const c = await connect(plain.url);
+    try {
+      expect(await codeOf(c.request('knobs'))).toBe('unauthorized');
+      expect(await codeOf(c.request('knobs', { set: { unbindBeta: 0.5 } }))).toBe('unauthorized');
+      for (const scenario of ['worker-crash', 'role-cache-corruption', 'elevated-epsilon', 'recall-latency-spike']) {
+        expect(await codeOf(c.request('drill', { scenario }))).toBe('unauthorized');
+      }
+      const b = randVec(9, 256);
+      const u = await c.unbind(refBind(randVec(10, 256), b), b);
+      expect(u.epsUsed / norm(b) ** 2).toBeCloseTo(1e-3, 12);
+      expect(metric(await scrape(plain), 'holoserve_worker_restarts')).toBe(0);
+    } finally {
+      c.close();
+    }
+  });
+});
