@@ -96,7 +96,10 @@ export async function createMemoryRoom(cfg: Config, hrr: Hrr): Promise<MemoryRoo
     const q = p.vector !== undefined
       ? createHash('sha1').update(new Uint8Array((p.vector as Float32Array).buffer)).digest('base64')
       : 't:' + (p.text as string);
-    return `${p.tenant as string}\u0000${p.k as number}\u0000${q}`;
+    // JSON of the parts, not a NUL-joined string: tenants and texts may contain NUL, so joining
+    // made (tenant 'cv', k 1, text 'b\u00002\u0000t:c') and (tenant 'cv\u00001\u0000t:b', k 2, text 'c')
+    // one key, and one tenant was served the other's cached hits (test/server/isolation.test.ts).
+    return JSON.stringify([p.tenant as string, p.k as number, q]);
   }
 
   /**
