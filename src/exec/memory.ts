@@ -92,10 +92,12 @@ export async function createMemoryRoom(cfg: Config, hrr: Hrr): Promise<MemoryRoo
     return p.vector !== undefined ? (p.vector as Float32Array) : ctx.encode(p.text as string);
   }
 
-  function recallKey(p: Record<string, unknown>): string {
+  function recallKey(p: Record<string, unknown>, knobs: ExecContext['knobs']): string {
+    // A text recall's answer also depends on the live rerank knobs: they are part of its key, so
+    // a knob change is seen at once instead of after the TTL.
     const q = p.vector !== undefined
       ? createHash('sha1').update(new Uint8Array((p.vector as Float32Array).buffer)).digest('base64')
-      : 't:' + (p.text as string);
+      : 't:' + (knobs.rerank ? `${knobs.rerankMargin}:${knobs.rerankCandidates}:` : 'off:') + (p.text as string);
     // JSON of the parts, not a NUL-joined string: tenants and texts may contain NUL, so joining
     // made (tenant 'cv', k 1, text 'b\u00002\u0000t:c') and (tenant 'cv\u00001\u0000t:b', k 2, text 'c')
     // one key, and one tenant was served the other's cached hits (test/server/isolation.test.ts).
@@ -152,7 +154,7 @@ export async function createMemoryRoom(cfg: Config, hrr: Hrr): Promise<MemoryRoo
     recall: (ctx, p) => {
       const t = tenant(ctx, p);
       readSinceCommit.add(p.tenant as string);
-      const key = recallKey(p);
+      const key = recallKey(p, ctx.knobs);
       const hit = recalls.get(key, ctx.nowMs);
       if (hit) {
         ctx.obs.recallCacheHits++;
