@@ -76,13 +76,30 @@ describe('frameId', () => {
     expect(frameId(undefined)).toBe(0);
   });
 
-  it('decodes a uint64 id above 2^32 as a number', () => {
-    const f = decodeFrame(encodeFrame({ id: 2 ** 40 + 3, op: 'hello' }));
-    expect(f.id).toBe(2 ** 40 + 3);
+  it('reads an id sent as float64 or as uint64 (BigInt after decoding) alike', () => {
+    expect(frameId(decodeFrame(encodeFrame({ id: 2 ** 40 + 3, op: 'hello' })))).toBe(2 ** 40 + 3); // float64 on the wire
+    // {id: uint64 2^40 + 3}
+    const u64 = Uint8Array.from([0x81, 0xa2, 0x69, 0x64, 0xcf, 0, 0, 1, 0, 0, 0, 0, 3]);
+    expect(frameId(decodeFrame(u64))).toBe(2 ** 40 + 3);
+    expect(frameId({ id: 5n })).toBe(5);
+    expect(frameId({ id: 2n ** 60n })).toBe(0);
+    expect(frameId({ id: -1n })).toBe(0);
   });
 });
 
 describe('reply frames', () => {
+  it('puts an id above 2^32 on the wire as a 64-bit integer, not a float64', () => {
+    for (const id of [2 ** 32, 2 ** 40 + 3, Number.MAX_SAFE_INTEGER]) {
+      for (const frame of [encodeOk(id, {}), encodeError(id, 'internal', 'x')]) {
+        // fixmap, fixstr "id", then the id's type byte: uint64 (0xcf) or int64 (0xd3), not float64 (0xcb)
+        expect([id, frame[1], frame[2], frame[3]]).toEqual([id, 0xa2, 0x69, 0x64]);
+        expect([0xcf, 0xd3]).toContain(frame[4]);
+        expect(new Unpackr({ useRecords: false, mapsAsObjects: true, int64AsType: 'bigint' }).unpack(frame).id).toBe(BigInt(id));
+      }
+    }
+    expect(encodeOk(7, {})[4]).toBe(7); // small ids stay positive fixints
+  });
+
   it('encodes ok and error replies as plain maps', () => {
     expect(unpackr.unpack(encodeOk(9, { cosine: 0.5 }))).toEqual({ id: 9, ok: true, cosine: 0.5 });
     expect(unpackr.unpack(encodeError(0, 'too_large', 'big'))).toEqual({ id: 0, ok: false, error: { code: 'too_large', message: 'big' } });

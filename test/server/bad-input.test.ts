@@ -401,6 +401,55 @@ describe('a reader that stops reading (maxBackpressureBytes)', () => {
   });
 });
 
+describe('a request naming more roles than the role table holds', () => {
+  let small: Server;
+  beforeAll(async () => {
+    small = await startServer({
+      HOLOSERVE_DIM: '256', HOLOSERVE_WORKERS: '1', HOLOSERVE_ROLE_TABLE_CAPACITY: '64', HOLOSERVE_PREWARM_ROLES: '[]',
+    });
+  });
+  afterAll(async () => { await small?.stop(); });
+
+  const words = Array.from({ length: 100 }, (_, i) => `w${i}`).join(' '); // 100 distinct tokens > 64
+
+  /** Sends the frames in one TCP write, so the server reads them in one turn: one batch. */
+  async function together(frames: Record<string, unknown>[]): Promise<Reply[]> {
+    const s = await rawSocket(small.url);
+    try {
+      const sock = (s.ws as unknown as { _socket: { cork(): void; uncork(): void } })._socket;
+      sock.cork();
+      for (const f of frames) s.send(f);
+      process.nextTick(() => sock.uncork());
+      const replies = await s.until(frames.length);
+      return [...replies].sort((p, q) => p.id - q.id);
+    } finally {
+      s.ws.close();
+    }
+  }
+
+  it('fits when alone under the limit, and a second request is unaffected afterwards', async () => {
+    const [rep] = await together([{ id: 1, op: 'encode', text: 'w1 w2 w3' }]);
+    expect(rep.ok).toBe(true);
+  });
+
+  // SERVER BUG (for the lead): Dispatcher.run acquires the roles of a whole batch at once; when
+  // their union exceeds roleTableCapacity, RoleTable.acquire throws `overloaded` and EVERY
+  // request in the batch fails with it, including ones that name one role or none. A single
+  // text with more distinct words than the capacity (default 2048; maxTextChars allows ~30k)
+  // is enough, and so is a batch of many ordinary texts. Correct: only the oversized request
+  // fails, with a non-retryable code (too_large: retrying an `overloaded` never helps), and
+  // its batch-mates are answered normally.
+  it.fails('fails only the oversized request (too_large), not its batch-mates', async () => {
+    const replies = await together([
+      { id: 1, op: 'encode', text: words },
+      { id: 2, op: 'role', token: 'innocent' },
+      { id: 3, op: 'bind', a: bin(randVec(1, 256)), role: 'other' },
+    ]);
+    expect(replies.map((r) => r.ok)).toEqual([false, true, true]);
+    expect(replies[0].error!.code).toBe('too_large');
+  });
+});
+
 describe('bearer-token auth', () => {
   let authed: Server;
   const token = 'correct-horse-battery-staple';

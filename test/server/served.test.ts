@@ -127,6 +127,34 @@ describe('coalescing and batching', () => {
     expect(metric(after, 'holoserve_coalesced_total', { op: 'bind' }) - metric(before, 'holoserve_coalesced_total', { op: 'bind' })).toBe(0);
   });
 
+  it('a recall pipelined after a write sees it: reads never coalesce across a write', async () => {
+    const s = new WebSocket(admin.url, { maxPayload: 1 << 28 });
+    await new Promise<void>((res, rej) => { s.once('open', res); s.once('error', rej); });
+    const replies: Record<string, unknown>[] = [];
+    s.on('message', (d: Buffer) => replies.push(unpackr.unpack(d) as Record<string, unknown>));
+    try {
+      const tenant = 'pipeline-tenant';
+      const q = bin(randVec(60));
+      const sock = (s as unknown as { _socket: { cork(): void; uncork(): void } })._socket;
+      sock.cork(); // one TCP write: the server reads all four in one turn
+      s.send(packr.pack({ id: 1, op: 'remember', tenant, key: 'first', vector: bin(randVec(61)) }));
+      s.send(packr.pack({ id: 2, op: 'recall', tenant, vector: q, k: 5 }));
+      s.send(packr.pack({ id: 3, op: 'remember', tenant, key: 'match', vector: q }));
+      s.send(packr.pack({ id: 4, op: 'recall', tenant, vector: q, k: 5 }));
+      process.nextTick(() => sock.uncork());
+      const deadline = Date.now() + 10_000;
+      while (replies.length < 4 && Date.now() < deadline) await new Promise((res) => setTimeout(res, 20));
+      const byId = new Map(replies.map((r) => [r.id as number, r]));
+      for (const id of [1, 2, 3, 4]) expect(byId.get(id)).toMatchObject({ ok: true });
+      const keys = (id: number) => (byId.get(id)!.hits as { key: string }[]).map((h) => h.key);
+      expect(keys(2)).toEqual(['first']);
+      expect(keys(4)[0]).toBe('match');
+      expect(keys(4)).toHaveLength(2);
+    } finally {
+      s.close();
+    }
+  });
+
   it('under concurrent load the mean batch is larger than one request', async () => {
     const conns = await Promise.all(Array.from({ length: 3 }, () => connect(admin.url)));
     try {
