@@ -6,7 +6,7 @@ import { endianness } from 'node:os';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { loadConfig, type Config } from './config.js';
+import { isLoopback, loadConfig, type Config } from './config.js';
 import { Dispatcher } from './batch/dispatcher.js';
 import { tokenize } from './kernels/hrr/encode.js';
 import { roleTableBytes } from './pool/role-table.js';
@@ -44,7 +44,7 @@ export async function start(cfg: Config): Promise<{ listening: Listening; stop: 
     if (!cfg.allowUwsFallback) throw new Error(FALLBACK_MESSAGE);
     log('WARNING: uWebSockets.js is running its slow JS fallback (allowUwsFallback is set)');
   }
-  if (!(cfg.host === '127.0.0.1' || cfg.host === 'localhost' || cfg.host === '::1') && cfg.tokens.length === 0) {
+  if (!isLoopback(cfg.host) && cfg.tokens.length === 0) {
     throw new Error(`config.host is ${cfg.host} (not loopback): configure config.tokens, or every connection would be refused`);
   }
 
