@@ -194,14 +194,16 @@ if (isMain) {
     process.stderr.write(`holoserve: bad configuration: ${(e as Error).message}\n`);
     process.exit(2);
   }
-  start(cfg).then(({ stop }) => {
-    const onSignal = (sig: string) => {
-      log(`${sig}: shutting down`);
-      stop().then(() => process.exit(0), (e: unknown) => { process.stderr.write(`holoserve: shutdown failed: ${String(e)}\n`); process.exit(1); });
-    };
-    process.once('SIGTERM', () => onSignal('SIGTERM'));
-    process.once('SIGINT', () => onSignal('SIGINT'));
-  }, (e: unknown) => {
+  // The handlers go in before start() can print "ready": a SIGTERM right after the ready line
+  // (or during start-up) must drain and exit 0, not meet the default action and kill the process.
+  const started = start(cfg);
+  const onSignal = (sig: string) => {
+    log(`${sig}: shutting down`);
+    started.then(({ stop }) => stop()).then(() => process.exit(0), (e: unknown) => { process.stderr.write(`holoserve: shutdown failed: ${String(e)}\n`); process.exit(1); });
+  };
+  process.once('SIGTERM', () => onSignal('SIGTERM'));
+  process.once('SIGINT', () => onSignal('SIGINT'));
+  started.catch((e: unknown) => {
     process.stderr.write(`holoserve: failed to start: ${(e as Error).message}\n`);
     process.exit(1);
   });
