@@ -340,9 +340,13 @@ describe('a reader that stops reading (maxBackpressureBytes)', () => {
   let slow: Server;
   const BIG_D = 8192;
   beforeAll(async () => {
+    // uWS drops (and the server then closes with 1013) past 4 × maxBackpressureBytes; the
+    // server stops accepting at 1 × that, so the replies it still owes must fit in the other
+    // 3 MiB: 64 credits × 32 KiB = 2 MiB do. (With the default 256 credits they would not:
+    // 8 MiB. Then a paused reader is disconnected instead of refused: see the report.)
     slow = await startServer({
       HOLOSERVE_DIM: String(BIG_D), HOLOSERVE_WORKERS: '2', HOLOSERVE_MAX_BACKPRESSURE_BYTES: String(1 << 20),
-      HOLOSERVE_PREWARM_ROLES: '["agent"]', HOLOSERVE_ROLE_TABLE_CAPACITY: '64',
+      HOLOSERVE_MAX_INFLIGHT_PER_CONNECTION: '64', HOLOSERVE_PREWARM_ROLES: '["agent"]', HOLOSERVE_ROLE_TABLE_CAPACITY: '64',
     });
   });
   afterAll(async () => { await slow?.stop(); });
@@ -368,8 +372,13 @@ describe('a reader that stops reading (maxBackpressureBytes)', () => {
       }
       // wait until the server has answered (computed or refused) all N while we read nothing
       const deadline = Date.now() + 30_000;
+      let gone: { code: number } | undefined;
+      void s.closed.then((c) => { gone = c; });
       while ((await answered()) < N) {
-        if (Date.now() > deadline) throw new Error(`server answered ${await answered()} of ${N}`);
+        const dropped = metric(await metrics(slow.http), 'holoserve_replies_dropped_total');
+        if (Date.now() > deadline || dropped > 0 || gone) {
+          throw new Error(`server answered ${await answered()} of ${N}; replies dropped ${dropped}; socket closed ${JSON.stringify(gone)}`);
+        }
         await new Promise((r) => setTimeout(r, 100));
       }
       const rssPaused = await rss();
