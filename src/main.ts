@@ -42,6 +42,7 @@ export async function start(cfg: Config): Promise<{ listening: Listening; stop: 
   const uws = loadUws();
   if (!uws.native) {
     if (!cfg.allowUwsFallback) throw new Error(FALLBACK_MESSAGE);
+    if (authRequired(cfg)) throw new Error('uWebSockets.js is on its JS fallback, which cannot check bearer tokens (no upgrade hooks): refusing to serve with auth required');
     log('WARNING: uWebSockets.js is running its slow JS fallback (allowUwsFallback is set)');
   }
   if (!isLoopback(cfg.host) && cfg.tokens.length === 0) {
@@ -123,7 +124,7 @@ export async function start(cfg: Config): Promise<{ listening: Listening; stop: 
   const limits: Limits = {
     dim: cfg.dim, maxFrameBytes: cfg.maxFrameBytes, sinkhornMaxSize: cfg.sinkhornMaxSize,
     graphMaxNodes: cfg.graphMaxNodes, graphMaxEdges: cfg.graphMaxEdges, maxPayloadBytes: 64 * 1024,
-    maxTextChars: 64 * 1024, maxBundle: 1024, maxK: 1024,
+    maxTextChars: 64 * 1024, maxTokens: Math.max(1, Math.floor(cfg.roleTableCapacity / 4)), maxBundle: 1024, maxK: 1024,
   };
   const dispatcher = new Dispatcher(
     { workers: cfg.workers, windowMs: cfg.batchWindowMs, batchMax: cfg.batchMax, pipeline: cfg.workerPipeline, maxQueued: cfg.maxQueued },
@@ -134,7 +135,7 @@ export async function start(cfg: Config): Promise<{ listening: Listening; stop: 
     limits: {
       maxFrameBytes: cfg.maxFrameBytes, maxInflight: cfg.maxInflightPerConnection, sinkhornMaxSize: cfg.sinkhornMaxSize,
       graphMaxNodes: cfg.graphMaxNodes, graphMaxEdges: cfg.graphMaxEdges, maxPayloadBytes: limits.maxPayloadBytes,
-      maxTextChars: limits.maxTextChars, maxBundle: limits.maxBundle, maxK: limits.maxK,
+      maxTextChars: limits.maxTextChars, maxTokens: limits.maxTokens, maxBundle: limits.maxBundle, maxK: limits.maxK,
     },
   };
   const knobs: Knobs = { unbindBeta: cfg.unbindBeta, rerank: cfg.rerank, rerankMargin: cfg.rerankMargin, rerankCandidates: cfg.rerankCandidates };

@@ -37,7 +37,21 @@ const memory = await createMemoryRoom(cfg, hrr);
 
 const HANDLERS: Record<string, Handler> = { ...HRR_HANDLERS, ...OT_HANDLERS, ...GRAPH_HANDLERS, ...memory.handlers, ...DRILL_HANDLERS };
 
-async function runBatch(task: BatchTask): Promise<BatchResult> {
+/**
+ * Memory batches run one after another on this thread, each after the previous one's commit:
+ * Piscina may hand us the next batch while one awaits its commit, and a read must not see a
+ * write that is not yet durable (it could be lost in a crash after being read).
+ */
+let memoryTail: Promise<unknown> = Promise.resolve();
+
+function runBatch(task: BatchTask): Promise<BatchResult> {
+  if (task.kind !== 'memory') return runBatchNow(task);
+  const run = memoryTail.then(() => runBatchNow(task));
+  memoryTail = run.catch(() => undefined);
+  return run;
+}
+
+async function runBatchNow(task: BatchTask): Promise<BatchResult> {
   const obs = emptyObs();
   obs.rolesComputed = computeRoles(hrr, roles, task.roles, cfg.roleSeed);
   const roleSource = tableRoleSource(roles, task.roles);

@@ -113,9 +113,24 @@ export class Dispatcher {
     for (const e of entries) this.metrics.queueWait.observe({ kind }, (now - e.enqueuedAt) / 1000);
     let refs: RoleRef[] = [];
     try {
-      const tokens = new Set<string>();
-      for (const e of entries) for (const t of e.parsed.tokens ?? []) tokens.add(t);
-      refs = this.roles.acquire([...tokens]);
+      // Roles are acquired request by request: a request whose roles do not fit in the table
+      // next to those its batch-mates pinned is answered `overloaded` alone (retry later), and
+      // the rest of the batch goes on.
+      const have = new Set<string>();
+      const admitted: Entry[] = [];
+      for (const e of entries) {
+        const need = [...new Set(e.parsed.tokens ?? [])].filter((t) => !have.has(t));
+        try {
+          const got = need.length > 0 ? this.roles.acquire(need) : [];
+          for (const r of got) { refs.push(r); have.add(r.token); }
+          admitted.push(e);
+        } catch (err) {
+          if (!(err instanceof HoloError)) throw err;
+          this.finish(e, { ok: false, code: err.code, message: err.message });
+        }
+      }
+      entries = admitted;
+      if (entries.length === 0) return;
       for (const r of refs) if (r.compute) this.metrics.roleCacheMisses.inc(); else this.metrics.roleCacheHits.inc();
       const items: TaskItem[] = entries.map((e) => ({ op: e.parsed.op, params: e.parsed.params }));
       const res = await this.pool.run<BatchResult>(w, { type: 'batch', kind, items, roles: refs, nowMs: Date.now() });

@@ -168,7 +168,9 @@ export async function createMemoryRoom(cfg: Config, hrr: Hrr): Promise<MemoryRoo
       ctx.obs.recallMargin.push(r.margin);
       const reranked = knobs.rerank && p.text !== undefined && r.margin < knobs.rerankMargin && rerank(ctx, t, p.text as string, r.hits);
       const hits = r.hits.slice(0, k);
-      const margin = hits.length >= 2 ? hits[0].score - hits[1].score : r.margin;
+      // RECALL_MARGIN_TOP12 is the scan's cosine margin, top1 − top2, whatever the rerank did
+      // to the order (so it is never negative, and with k = 1 it still sees the runner-up).
+      const margin = r.margin;
       recalls.set(key, { hits, margin, reranked }, ctx.nowMs, p.tenant as string);
       return { hits, margin, reranked };
     },

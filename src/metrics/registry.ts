@@ -43,7 +43,7 @@ export class Metrics {
   readonly commitSeconds = new Histogram({ name: 'holoserve_store_commit_seconds', help: 'Durable store commit time per batch, seconds', buckets: LATENCY_BUCKETS, registers: [this.registry] });
 
   constructor() {
-    collectDefaultMetrics({ register: this.registry, prefix: 'holoserve_process_' });
+    collectDefaultMetrics({ register: this.registry, prefix: 'holoserve_' }); // holoserve_process_cpu_…, holoserve_nodejs_…
   }
 
   /** Records what a batch observed in a worker. */

@@ -25,6 +25,8 @@ export interface Limits {
   graphMaxEdges: number;
   maxPayloadBytes: number;
   maxTextChars: number;
+  /** distinct tokens (roles) one text may name: a quarter of the role table */
+  maxTokens: number;
   maxBundle: number;
   maxK: number;
 }
@@ -105,9 +107,12 @@ function tenant(f: Frame): string {
 function text(f: Frame, L: Limits, required: boolean): { text?: string; tokens?: string[] } {
   const t = str(f, 'text', L.maxTextChars, required);
   if (t === undefined) return {};
-  const tokens = tokenize(t);
+  const tokens = [...new Set(tokenize(t))];
   if (tokens.length === 0) throw new HoloError('bad_request', "field 'text' has no tokens (letters or digits) to encode");
-  return { text: t, tokens: [...new Set(tokens)] };
+  if (tokens.length > L.maxTokens) {
+    throw new HoloError('too_large', `field 'text' has ${tokens.length} distinct words, limit ${L.maxTokens} (a quarter of setting roleTableCapacity)`);
+  }
+  return { text: t, tokens };
 }
 
 /** Exactly one of vector | text (memory ops). */

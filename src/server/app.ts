@@ -8,7 +8,7 @@
 import type { TemplatedApp, us_listen_socket } from 'uWebSockets.js';
 import type { Config } from '../config.js';
 import type { Metrics } from '../metrics/registry.js';
-import { authenticate } from './auth.js';
+import { authenticate, authRequired } from './auth.js';
 import type { ConnState, FrameHandler, ServerState } from './connection.js';
 import type { UwsLoad } from './uws.js';
 
@@ -20,9 +20,16 @@ export interface Listening {
   closeSockets(): void;
 }
 
+/** uWS's per-socket send buffer: the app's bound plus every reply that may be owed then. */
+export function uwsBackpressureBytes(cfg: Config): number {
+  const reply = Math.max(4 * cfg.dim, 8 * cfg.sinkhornMaxSize * cfg.sinkhornMaxSize) + 4096;
+  return cfg.maxBackpressureBytes + cfg.maxInflightPerConnection * reply;
+}
+
 export function listen(load: UwsLoad, cfg: Config, handler: FrameHandler, metrics: Metrics, state: ServerState): Promise<Listening> {
   const { uws } = load;
   const sockets = new Set<import('uWebSockets.js').WebSocket<ConnState>>();
+  const states = new WeakMap<import('uWebSockets.js').WebSocket<ConnState>, ConnState>();
   let nextId = 1;
   const app = uws.App();
   app.ws<ConnState>('/v1', {
@@ -30,13 +37,17 @@ export function listen(load: UwsLoad, cfg: Config, handler: FrameHandler, metric
     // Frames up to 2× the limit are read and answered `too_large` (connection.ts); past that
     // uWS closes the socket (code 1009), which bounds what one frame can make us buffer.
     maxPayloadLength: cfg.maxFrameBytes * 2,
-    // uWS drops (send() = 2) past this; the app stops taking requests at maxBackpressureBytes,
-    // so replies already owed still fit: in flight ≤ maxInflightPerConnection replies.
-    maxBackpressure: cfg.maxBackpressureBytes * 4,
+    // uWS drops (send() = 2) past this. The app stops taking requests at maxBackpressureBytes,
+    // and at most maxInflightPerConnection replies are owed then, so this leaves room for all of
+    // them at the size of a vector or a full Sinkhorn plan. Only heat replies can be larger;
+    // a reply that still does not fit closes the connection (connection.ts), never vanishes.
+    maxBackpressure: uwsBackpressureBytes(cfg),
     closeOnBackpressureLimit: 0,
     idleTimeout: cfg.idleTimeoutSeconds,
     sendPingsAutomatically: true,
-    upgrade: (res, req, context) => {
+    // The upgrade hook exists only when tokens are checked: without it every connection gets
+    // every tenant (loopback, no tokens), and uWS's JS fallback cannot run upgrade hooks.
+    upgrade: authRequired(cfg) ? (res, req, context) => {
       const grant = authenticate(cfg, req.getHeader('authorization'));
       if (grant === undefined) {
         res.writeStatus('401 Unauthorized').writeHeader('WWW-Authenticate', 'Bearer').end('unauthorized: send Authorization: Bearer <token>');
@@ -44,14 +55,19 @@ export function listen(load: UwsLoad, cfg: Config, handler: FrameHandler, metric
       }
       const data: ConnState = { id: nextId++, grant, inflight: 0, closed: false };
       res.upgrade(data, req.getHeader('sec-websocket-key'), req.getHeader('sec-websocket-protocol'), req.getHeader('sec-websocket-extensions'), context);
-    },
+    } : undefined,
     open: (ws) => {
+      // Native uWS carries the upgrade's data; the JS fallback has no getUserData at all.
+      const data = load.native ? ws.getUserData() : ({} as ConnState);
+      if (data.id === undefined) Object.assign(data, { id: nextId++, grant: null, inflight: 0, closed: false } satisfies ConnState);
+      states.set(ws, data);
       sockets.add(ws);
       metrics.connections.inc();
     },
-    message: (ws, message, isBinary) => handler.onMessage(ws, message, isBinary),
+    message: (ws, message, isBinary) => handler.onMessage(ws, states.get(ws)!, message, isBinary),
     close: (ws) => {
-      ws.getUserData().closed = true;
+      const data = states.get(ws);
+      if (data) data.closed = true;
       sockets.delete(ws);
       metrics.connections.dec();
     },

@@ -40,10 +40,9 @@ export class FrameHandler {
     private readonly inline: (p: Parsed) => Promise<Record<string, unknown>>,
   ) {}
 
-  onMessage(ws: WebSocket<ConnState>, message: ArrayBuffer, isBinary: boolean): void {
+  onMessage(ws: WebSocket<ConnState>, conn: ConnState, message: ArrayBuffer, isBinary: boolean): void {
     const t0 = performance.now();
     this.metrics.bytesIn.inc(message.byteLength);
-    const conn = ws.getUserData();
     let frame: Frame | undefined;
     let op = 'invalid';
     try {

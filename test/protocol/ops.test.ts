@@ -9,7 +9,7 @@ import { bytes } from '../../src/protocol/vectors.js';
 const D = 256;
 const L: Limits = {
   dim: D, maxFrameBytes: 1 << 20, sinkhornMaxSize: 64, graphMaxNodes: 1000, graphMaxEdges: 5000,
-  maxPayloadBytes: 1024, maxTextChars: 100, maxBundle: 4, maxK: 50,
+  maxPayloadBytes: 1024, maxTextChars: 100, maxTokens: 16, maxBundle: 4, maxK: 50,
 };
 const v = (fill = 0.5, n = D) => bytes(new Float32Array(n).fill(fill));
 const f64 = (...x: number[]) => bytes(Float64Array.from(x));

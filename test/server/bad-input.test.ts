@@ -441,14 +441,10 @@ describe('a request naming more roles than the role table holds', () => {
     expect(rep.ok).toBe(true);
   });
 
-  // SERVER BUG (for the lead): Dispatcher.run acquires the roles of a whole batch at once; when
-  // their union exceeds roleTableCapacity, RoleTable.acquire throws `overloaded` and EVERY
-  // request in the batch fails with it, including ones that name one role or none. A single
-  // text with more distinct words than the capacity (default 2048; maxTextChars allows ~30k)
-  // is enough, and so is a batch of many ordinary texts. Correct: only the oversized request
-  // fails, with a non-retryable code (too_large: retrying an `overloaded` never helps), and
-  // its batch-mates are answered normally.
-  it.fails('fails only the oversized request (too_large), not its batch-mates', async () => {
+  // A text with more distinct words than a quarter of the role table is refused at the edge
+  // (too_large, not retryable); its batch-mates are answered normally (the dispatcher acquires
+  // roles request by request).
+  it('fails only the oversized request (too_large), not its batch-mates', async () => {
     const replies = await together([
       { id: 1, op: 'encode', text: words },
       { id: 2, op: 'role', token: 'innocent' },
