@@ -1,13 +1,17 @@
 /**
- * heat (K = 24, t = 1) on seeded random graphs, against the same fused CSR Chebyshev loop in C
- * (bench/native/heat.c, cc -O3 -march=native) fed the same CSR and coefficients. Target: the
- * JS kernel within 1.5× of the C loop. The C result is also checked against ours (≤ 1e-12).
- * Measured (shared 2-core Xeon, Node 20.20, gcc): n = 1k: 543 µs vs 264 µs (2.06×, missed: the
- * graph sits in L2 and TurboFan's per-entry map/bounds/overflow checks, ~15 instructions per
- * entry against C's ~5, set the pace); n = 10k: 47.8 ms vs 36.2 ms (1.32×, memory-bound).
+ * heat (K = 24, t = 1) on seeded random graphs, on both engines (js: the reference loops; wasm:
+ * src/kernels/wasm/), against the same fused CSR Chebyshev loop in C (bench/native/heat.c,
+ * cc -O3 -march=native) fed the same CSR and coefficients. Target: within 1.5× of the C loop.
+ * The wasm result must equal the js one bit for bit, the C one ours to 1e-12.
+ * Measured before the wasm engine (shared 2-core Xeon, Node 20.20, gcc): js n = 1k: 543 µs vs
+ * 264 µs (2.06×, missed: the graph sits in L2 and TurboFan's per-entry map/bounds/overflow
+ * checks, ~15 instructions per entry against C's ~5, set the pace); n = 10k: 47.8 ms vs 36.2 ms
+ * (1.32×, memory-bound). The wasm rows time the steady state of a graph reused by id: its CSR
+ * was copied into WASM memory by the first call (the warm-up), as the server's graph.put makes it.
  *
- * Alone, from the repository root: npx tsc -p . --outDir /tmp/hb; node /tmp/hb/bench/heat.bench.js
- * (the C source is found next to this file, from dist/bench/, or under the current directory).
+ * Alone, from the repository root: npm run build && node dist/bench/heat.bench.js (the wasm rows
+ * need dist/kernels.wasm; the C source is found next to this file, from dist/bench/, or under the
+ * current directory).
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -16,6 +20,8 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { buildGraph, type Graph } from '../src/kernels/graph/csr.js';
 import { heat, heatCoefficients } from '../src/kernels/graph/heat.js';
+import { setKernelEngine, type KernelEngine } from '../src/kernels/wasm/engine.js';
+import { wasmStatus } from '../src/kernels/wasm/load.js';
 import { measure, type Row } from './timing.js';
 
 const K = 24;
@@ -108,43 +114,62 @@ export function runHeatBench(): Row[] {
       exe = null;
     }
   }
+  const status = wasmStatus();
+  const engines: KernelEngine[] = status.loaded ? ['js', 'wasm'] : ['js'];
+  if (!status.loaded) console.log(`heat wasm rows skipped: ${status.reason}`);
   const rows: Row[] = [];
   try {
     for (const c of cases) {
       const { graph, x } = randomGraph(c.n, c.perRow, c.seed);
       const out = new Float64Array(graph.n);
       const size = `n=${c.n}, nnz=${graph.nnz} (${(graph.nnz / c.n).toFixed(1)}/row), K=${K}`;
-      const js = () => measure('heat', size, () => heat(graph, x, T, { K, out }), {
-        warmup: c.warmup, reps: c.reps, budgetMs: 3000,
-      });
-      if (!exe || !dir) {
-        rows.push(js());
-        continue;
+      const ys = new Map<KernelEngine, Float64Array>();
+      for (const e of engines) {
+        setKernelEngine(e);
+        ys.set(e, heat(graph, x, T, { K }));
       }
-      // The machine is shared: alternate JS and C three times and keep each side's median round,
-      // so that a burst of load elsewhere does not land on one side only.
-      const ours: Row[] = [];
+      const y = ys.get('js')!;
+      // Same row sums in the same order (docs in src/kernels/graph/heat.ts): equal bit for bit.
+      const yw = ys.get('wasm');
+      if (yw && yw.some((v, i) => !Object.is(v, y[i]))) throw new Error('wasm and js heat disagree');
+      const time = (e: KernelEngine) => {
+        setKernelEngine(e);
+        return measure(`heat (${e})`, size, () => heat(graph, x, T, { K, out }), {
+          warmup: c.warmup, reps: c.reps, budgetMs: 3000,
+        });
+      };
+      // The machine is shared: alternate the engines and C three times and keep each side's
+      // median round, so that a burst of load elsewhere does not land on one side only.
+      const ours = new Map<KernelEngine, Row[]>(engines.map((e) => [e, []]));
       const native: number[] = [];
       let nativeY: Float64Array | null = null;
-      for (let round = 0; round < ROUNDS; round++) {
-        ours.push(js());
-        const r = runNative(exe, dir, graph, x, c.reps);
-        native.push(r.us);
-        nativeY = r.y;
+      for (let round = 0; round < (exe && dir ? ROUNDS : 1); round++) {
+        for (const e of engines) ours.get(e)!.push(time(e));
+        if (exe && dir) {
+          const r = runNative(exe, dir, graph, x, c.reps);
+          native.push(r.us);
+          nativeY = r.y;
+        }
       }
-      ours.sort((p, q) => p.medianUs - q.medianUs);
+      if (nativeY) {
+        let diff = 0;
+        for (let i = 0; i < c.n; i++) diff = Math.max(diff, Math.abs(y[i] - nativeY[i]));
+        // FMA contraction in C changes rounding only: anything above 1e-12 is a real mismatch.
+        if (!(diff <= 1e-12)) throw new Error(`native and JS heat disagree by ${diff}`);
+      }
       native.sort((p, q) => p - q);
-      const row = ours[ROUNDS >> 1];
-      const nativeUs = native[ROUNDS >> 1];
-      const y = heat(graph, x, T, { K });
-      let diff = 0;
-      for (let i = 0; i < c.n; i++) diff = Math.max(diff, Math.abs(y[i] - nativeY![i]));
-      // FMA contraction in C changes rounding only: anything above 1e-12 is a real mismatch.
-      if (!(diff <= 1e-12)) throw new Error(`native and JS heat disagree by ${diff}`);
-      row.extra = { native_us: nativeUs, ratio: Number((row.medianUs / nativeUs).toFixed(3)) };
-      rows.push(row);
+      for (const e of engines) {
+        const runs = ours.get(e)!.sort((p, q) => p.medianUs - q.medianUs);
+        const row = runs[runs.length >> 1];
+        if (native.length > 0) {
+          const nativeUs = native[native.length >> 1];
+          row.extra = { native_us: nativeUs, ratio: Number((row.medianUs / nativeUs).toFixed(3)) };
+        }
+        rows.push(row);
+      }
     }
   } finally {
+    setKernelEngine('auto');
     if (dir) rmSync(dir, { recursive: true, force: true });
   }
   return rows;
