@@ -19,6 +19,7 @@ import { createMemoryRoom } from '../src/exec/memory.js';
 import { OT_HANDLERS } from '../src/exec/ot.js';
 import { emptyObs, type BatchResult, type BatchTask, type Knobs, type Outcome, type Task, type WorkerInfo } from '../src/pool/messages.js';
 import { RoleTableView } from '../src/pool/role-table.js';
+import { loadWasm, wasmStatus } from '../src/kernels/wasm/load.js';
 
 interface WorkerData {
   cfg: Config;
@@ -87,7 +88,12 @@ export default async function handle(task: Task): Promise<unknown> {
     case 'batch':
       return runBatch(task);
     case 'init': {
-      const info: WorkerInfo = { engine: hrr.engine.name, layout: hrr.engine.layout, fallbackReason: choice.fallbackReason, threadId };
+      loadWasm(); // the Sinkhorn and heat loops (AssemblyScript, WASM SIMD): load now, report why not
+      const w = wasmStatus();
+      const info: WorkerInfo = {
+        engine: hrr.engine.name, layout: hrr.engine.layout, fallbackReason: choice.fallbackReason, threadId,
+        kernels: w.loaded ? 'wasm' : `js (${w.reason ?? 'unavailable'})`,
+      };
       return info;
     }
     case 'roles.compute':

@@ -37,3 +37,7 @@ export { sinkhorn, sinkhornBatch, type SinkhornOptions, type SinkhornResult, typ
 // Graph heat
 export { buildGraph, type Graph, type GraphLimits } from './graph/csr.js';
 export { heat, heatMulti, heatBound, heatTerms, heatCoefficients, DEFAULT_K, type HeatOptions } from './graph/heat.js';
+
+// Which implementation of the Sinkhorn and heat loops runs (WASM SIMD unless it cannot load)
+export { kernelEngine, setKernelEngine, type KernelEngine } from './wasm/engine.js';
+export { wasmStatus, type WasmStatus } from './wasm/load.js';

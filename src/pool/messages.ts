@@ -72,6 +72,8 @@ export interface WorkerInfo {
   layout: string;
   fallbackReason?: string;
   threadId: number;
+  /** Sinkhorn and heat loops: 'wasm', or 'js (why)' */
+  kernels: string;
 }
 
 export function emptyObs(): BatchObs {
