@@ -25,6 +25,8 @@ export interface Config {
   shards: number;
   /** Micro-batch window: the longest a request waits for company, milliseconds. */
   batchWindowMs: number;
+  /** A finished pure computation stays joinable by identical requests this long, ms (0: off). */
+  coalesceLingerMs: number;
   /** Largest batch sent to a worker as one task, requests. */
   batchMax: number;
   /** Batches in flight per worker before new requests queue (1 executing + pipelined). */
@@ -91,6 +93,7 @@ export const DEFAULTS: Config = {
   workers: Math.max(1, availableParallelism()),
   shards: 64,
   batchWindowMs: 5,
+  coalesceLingerMs: 10,
   batchMax: 64,
   workerPipeline: 2,
   maxFrameBytes: 4 * 1024 * 1024,
@@ -184,6 +187,7 @@ export function validateConfig(c: Config): void {
   int('shards', 1, 1 << 16);
   num('batchWindowMs', 0, 1000);
   int('batchMax', 1, 4096);
+  num('coalesceLingerMs', 0, 1000);
   int('workerPipeline', 1, 64);
   int('maxFrameBytes', 1024, 256 * 1024 * 1024);
   int('maxInflightPerConnection', 1, 1 << 20);

@@ -17,6 +17,7 @@ import { createRoleTableBuffer, RoleTable } from './pool/role-table.js';
 import { loadRoleFile, removeRoleFile, saveRoleFile } from './pool/role-file.js';
 import { ShardMap } from './pool/shard.js';
 import { OP_NAMES, type Limits } from './protocol/ops.js';
+import { VectorArena } from './protocol/arena.js';
 import { listen, type Listening } from './server/app.js';
 import { authRequired } from './server/auth.js';
 import { FrameHandler, type ServerState } from './server/connection.js';
@@ -122,14 +123,17 @@ export async function start(cfg: Config): Promise<{ listening: Listening; stop: 
   }
 
   // 4. the front end; everything else is lazy
+  const arena = new VectorArena(cfg.dim);
+  metrics.vectorsHeld = () => arena.taken;
   const limits: Limits = {
+    arena,
     dim: cfg.dim, maxFrameBytes: cfg.maxFrameBytes, sinkhornMaxSize: cfg.sinkhornMaxSize,
     graphMaxNodes: cfg.graphMaxNodes, graphMaxEdges: cfg.graphMaxEdges, maxPayloadBytes: 64 * 1024,
     maxTextChars: 64 * 1024, maxTokens: Math.max(1, Math.floor(cfg.roleTableCapacity / 4)), maxBundle: 1024, maxK: 1024,
   };
   const dispatcher = new Dispatcher(
-    { workers: cfg.workers, windowMs: cfg.batchWindowMs, batchMax: cfg.batchMax, pipeline: cfg.workerPipeline, maxQueued: cfg.maxQueued },
-    pool, roles, shards, metrics,
+    { workers: cfg.workers, windowMs: cfg.batchWindowMs, batchMax: cfg.batchMax, pipeline: cfg.workerPipeline, maxQueued: cfg.maxQueued, coalesceLingerMs: cfg.coalesceLingerMs },
+    pool, roles, shards, metrics, arena,
   );
   const hello = {
     server: 'holoserve', version: VERSION, dim: cfg.dim, engine: info.engine, ops: OP_NAMES,

@@ -17,6 +17,7 @@ import { GRAPH_HANDLERS } from '../src/exec/graph.js';
 import { HRR_HANDLERS, type Handler } from '../src/exec/hrr.js';
 import { createMemoryRoom } from '../src/exec/memory.js';
 import { OT_HANDLERS } from '../src/exec/ot.js';
+import { transferables, withTransfer } from '../src/exec/shared.js';
 import { emptyObs, type BatchResult, type BatchTask, type Knobs, type Outcome, type Task, type WorkerInfo } from '../src/pool/messages.js';
 import { RoleTableView } from '../src/pool/role-table.js';
 import { loadWasm, wasmStatus } from '../src/kernels/wasm/load.js';
@@ -85,8 +86,10 @@ function toOutcome(e: unknown): Outcome {
 
 export default async function handle(task: Task): Promise<unknown> {
   switch (task.type) {
-    case 'batch':
-      return runBatch(task);
+    case 'batch': {
+      const r = await runBatch(task);
+      return withTransfer(r, transferables(r.outcomes.map((o) => (o.ok ? o.result : null))));
+    }
     case 'init': {
       loadWasm(); // the Sinkhorn and heat loops (AssemblyScript, WASM SIMD): load now, report why not
       const w = wasmStatus();

@@ -5,7 +5,9 @@
  * array); only requests whose keys collide are compared in full (memcmp), so the main thread
  * never hashes whole vectors. Writes never coalesce, and reads of a shard whose state changed
  * since a request was queued carry a newer epoch in their key, so a pipelined
- * remember-then-recall never returns the older answer.
+ * remember-then-recall never returns the older answer. A finished pure computation stays
+ * joinable for coalesceLingerMs (dispatcher.ts), and a change of the live knobs starts a new
+ * epoch for every key.
  */
 import type { Parsed } from '../protocol/ops.js';
 
@@ -32,7 +34,7 @@ function keyPart(v: unknown): string {
   return JSON.stringify(v) ?? 'undefined';
 }
 
-export function coalesceKey(p: Parsed, epoch: number): string {
+export function coalesceKey(p: Parsed, epoch: number | string): string {
   let k = `${p.op}\u0000${epoch}`;
   for (const f of Object.keys(p.params).sort()) k += `\u0000${f}=${keyPart(p.params[f])}`;
   return k;

@@ -13,6 +13,7 @@ import type { RoleRef, RoleTable } from '../pool/role-table.js';
 import type { ShardMap } from '../pool/shard.js';
 import type { Parsed } from '../protocol/ops.js';
 import { Batcher, type BatcherOptions } from './batcher.js';
+import type { VectorArena } from '../protocol/arena.js';
 import { Coalescer, coalesceKey } from './coalescer.js';
 
 interface Entry {
@@ -25,6 +26,13 @@ interface Entry {
 
 export interface DispatcherOptions extends BatcherOptions {
   maxQueued: number;
+  /**
+   * How long a finished pure computation (HRR, Sinkhorn, heat) stays joinable, ms: identical
+   * requests arriving that soon after it completed get its answer. A burst of identical frames
+   * takes a few ms to arrive; without this, the ones arriving after the first batch returned
+   * would compute again. 0: only requests in flight at the same time coalesce.
+   */
+  coalesceLingerMs: number;
 }
 
 export class Dispatcher {
@@ -32,6 +40,7 @@ export class Dispatcher {
   private readonly coalescer = new Coalescer<Entry>();
   /** per shard, bumped by each write: reads coalesce only within one epoch */
   private readonly epochs: Uint32Array;
+  private knobsEpoch = 0;
   /** requests accepted and not yet answered (for draining) */
   pending = 0;
   private idleWaiters: (() => void)[] = [];
@@ -42,6 +51,8 @@ export class Dispatcher {
     private readonly roles: RoleTable,
     private readonly shards: ShardMap,
     private readonly metrics: Metrics,
+    /** received vectors go back to it when their request is answered */
+    private readonly arena?: VectorArena,
   ) {
     this.batcher = new Batcher<Entry>(opts, (w, kind, entries) => this.run(w, kind, entries));
     this.epochs = new Uint32Array(shards.shards);
@@ -54,14 +65,16 @@ export class Dispatcher {
     if (parsed.write) {
       if (shard >= 0) this.epochs[shard]++;
     } else {
-      key = coalesceKey(parsed, shard >= 0 ? this.epochs[shard] : 0);
+      key = coalesceKey(parsed, `${this.knobsEpoch}.${shard >= 0 ? this.epochs[shard] : 0}`);
       const twin = this.coalescer.find(key, parsed);
       if (twin) {
+        this.arena?.release(parsed.params);
         this.metrics.coalesced.inc({ op: parsed.op });
         return twin.promise;
       }
     }
     if (this.batcher.queued >= this.opts.maxQueued) {
+      this.arena?.release(parsed.params);
       return Promise.resolve({ ok: false, code: 'overloaded', message: `server queue is full (${this.opts.maxQueued} requests)` });
     }
     let resolve!: (o: Outcome) => void;
@@ -96,9 +109,24 @@ export class Dispatcher {
     return best;
   }
 
+  /** Live knobs changed (admin): answers computed under the old ones stop being joinable. */
+  knobsChanged(): void {
+    this.knobsEpoch++;
+  }
+
   private finish(e: Entry, o: Outcome): void {
-    if (e.key !== undefined) this.coalescer.remove(e.key, e);
     e.resolve(o);
+    const key = e.key;
+    if (key !== undefined && o.ok && this.opts.coalesceLingerMs > 0 && e.parsed.kind !== 'memory') {
+      // Joinable a little longer; its vectors stay held (sameRequest compares them) until then.
+      setTimeout(() => {
+        this.coalescer.remove(key, e);
+        this.arena?.release(e.parsed.params);
+      }, this.opts.coalesceLingerMs).unref();
+    } else {
+      if (key !== undefined) this.coalescer.remove(key, e);
+      this.arena?.release(e.parsed.params); // the worker is done with them
+    }
     if (--this.pending === 0) {
       const ws = this.idleWaiters;
       this.idleWaiters = [];

@@ -4,7 +4,6 @@ import { buildGraph, type Graph } from '../kernels/graph/csr.js';
 import { heatMulti } from '../kernels/graph/heat.js';
 import type { ExecContext } from './context.js';
 import type { Handler } from './hrr.js';
-import { toSharedF64 } from './shared.js';
 
 type P = Record<string, unknown>;
 
@@ -18,7 +17,7 @@ function build(ctx: ExecContext, p: P): Graph {
 function run(g: Graph, p: P): Record<string, unknown> {
   const t = p.t as number | number[];
   const ts = Array.isArray(t) ? t : [t];
-  const ys = heatMulti(g, p.signal as Float64Array, ts, { K: p.K as number | undefined }).map(toSharedF64);
+  const ys = heatMulti(g, p.signal as Float64Array, ts, { K: p.K as number | undefined });
   return { result: Array.isArray(t) ? ys : ys[0] };
 }
 

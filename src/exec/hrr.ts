@@ -4,29 +4,23 @@ import { bundle } from '../kernels/hrr/bundle.js';
 import { cosine } from '../kernels/hrr/cosine.js';
 import { unbind, unbindRole, type UnbindMode } from '../kernels/hrr/unbind.js';
 import type { ExecContext } from './context.js';
-import { sharedF32 } from './shared.js';
+import { fresh } from './shared.js';
 
 type P = Record<string, unknown>;
 export type Handler = (ctx: ExecContext, p: P) => Record<string, unknown>;
 
-function copyShared(x: Float32Array): Float32Array {
-  const y = sharedF32(x.length);
-  y.set(x);
-  return y;
-}
-
 export const HRR_HANDLERS: Record<string, Handler> = {
-  role: (ctx, p) => ({ vector: copyShared(ctx.roleSource.vector(p.token as string)) }),
+  role: (ctx, p) => ({ vector: fresh(ctx.roleSource.vector(p.token as string)) }),
 
   bind: (ctx, p) => {
-    const out = sharedF32(ctx.hrr.D);
+    const out = new Float32Array(ctx.hrr.D);
     if (p.role !== undefined) bindSpectrum(ctx.hrr, p.a as Float32Array, ctx.roleSource.spectrum(p.role as string), out);
     else bind(ctx.hrr, p.a as Float32Array, p.b as Float32Array, out);
     return { vector: out };
   },
 
   unbind: (ctx, p) => {
-    const out = sharedF32(ctx.hrr.D);
+    const out = new Float32Array(ctx.hrr.D);
     const opts = {
       mode: p.mode as UnbindMode,
       eps: p.eps as number | undefined,
@@ -40,9 +34,9 @@ export const HRR_HANDLERS: Record<string, Handler> = {
     return { vector: out, epsUsed: r.epsUsed, floored: r.floored };
   },
 
-  bundle: (_ctx, p) => ({ vector: copyShared(bundle(p.vectors as Float32Array[], p.weights as Float64Array | null)) }),
+  bundle: (_ctx, p) => ({ vector: bundle(p.vectors as Float32Array[], p.weights as Float64Array | null) }),
 
   cosine: (_ctx, p) => ({ cosine: cosine(p.a as Float32Array, p.b as Float32Array) }),
 
-  encode: (ctx, p) => ({ vector: copyShared(ctx.encode(p.text as string)) }),
+  encode: (ctx, p) => ({ vector: fresh(ctx.encode(p.text as string)) /* the cache keeps its own */ }),
 };

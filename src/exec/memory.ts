@@ -50,6 +50,11 @@ export interface MemoryRoom {
   close(): Promise<void>;
 }
 
+/** The vector's own bytes (it may be a view into a larger shared block: vectors are pooled). */
+function bytesOf(v: Float32Array): Uint8Array {
+  return new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
+}
+
 export async function createMemoryRoom(cfg: Config, hrr: Hrr): Promise<MemoryRoom> {
   const store: Store = openLmdbStore(cfg.dataDir);
   const tenants = new Map<string, Tenant>();
@@ -96,7 +101,7 @@ export async function createMemoryRoom(cfg: Config, hrr: Hrr): Promise<MemoryRoo
     // A text recall's answer also depends on the live rerank knobs: they are part of its key, so
     // a knob change is seen at once instead of after the TTL.
     const q = p.vector !== undefined
-      ? createHash('sha1').update(new Uint8Array((p.vector as Float32Array).buffer)).digest('base64')
+      ? createHash('sha1').update(bytesOf(p.vector as Float32Array)).digest('base64')
       : 't:' + (knobs.rerank ? `${knobs.rerankMargin}:${knobs.rerankCandidates}:` : 'off:') + (p.text as string);
     // JSON of the parts, not a NUL-joined string: tenants and texts may contain NUL, so joining
     // made (tenant 'cv', k 1, text 'b\u00002\u0000t:c') and (tenant 'cv\u00001\u0000t:b', k 2, text 'c')

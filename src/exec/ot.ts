@@ -1,7 +1,6 @@
 /** Handler of sinkhorn (docs/PROTOCOL.md "sinkhorn"). A batch of problems runs back to back. */
 import { sinkhorn } from '../kernels/ot/sinkhorn.js';
 import type { Handler } from './hrr.js';
-import { toSharedF64 } from './shared.js';
 
 export const OT_HANDLERS: Record<string, Handler> = {
   sinkhorn: (ctx, p) => {
@@ -12,7 +11,7 @@ export const OT_HANDLERS: Record<string, Handler> = {
       maxSize: ctx.cfg.sinkhornMaxSize,
     });
     return {
-      plan: toSharedF64(r.plan), cost: r.cost, iterations: r.iterations, marginalError: r.marginalError,
+      plan: r.plan, cost: r.cost, iterations: r.iterations, marginalError: r.marginalError,
       converged: r.converged, numericalError: r.numericalError,
     };
   },

@@ -29,6 +29,12 @@ export class Metrics {
   readonly unbindEpsUsed = new Histogram({ name: 'holoserve_unbind_eps_used', help: 'UNBIND_EPS_USED: the regulariser λ an unbind used (exact: the floor eps; wiener: 1/snr)', buckets: [1e-9, 1e-8, 1e-7, 1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1, 10], registers: [this.registry] });
   readonly workerRestarts = new Gauge({ name: 'holoserve_worker_restarts', help: 'Worker threads replaced after a crash', registers: [this.registry] });
   readonly dropped = new Counter({ name: 'holoserve_replies_dropped_total', help: 'Replies not sent because the connection had closed', registers: [this.registry] });
+  /** set by main.ts to read the vector pool at scrape time */
+  vectorsHeld?: () => number;
+  readonly pooledVectors = new Gauge({
+    name: 'holoserve_pooled_vectors_held', help: 'Received vectors held by requests in flight (shared-memory pool; 0 when idle)', registers: [this.registry],
+    collect: () => { this.pooledVectors.set(this.vectorsHeld?.() ?? 0); },
+  });
   readonly queued = new Gauge({ name: 'holoserve_queued_requests', help: 'Requests waiting in the batcher', registers: [this.registry] });
   // Memory (issue #4), observed by the workers
   readonly cleanupScore = new Histogram({ name: 'holoserve_hrr_cleanup_score', help: 'HRR_CLEANUP_SCORE: cosine of the best anchor in cleanup', buckets: UNIT_BUCKETS, registers: [this.registry] });

@@ -9,6 +9,7 @@ import { HoloError } from '../errors.js';
 import { tokenize } from '../kernels/hrr/encode.js';
 import { checkName, MAX_NAME_BYTES, MAX_TENANT_BYTES } from '../store/store.js';
 import { f32, f64, u32 } from './vectors.js';
+import type { VectorArena } from './arena.js';
 import { asNumber, type Frame } from './codec.js';
 
 /** Which queue an op joins: each kind is batched separately per worker. */
@@ -29,6 +30,8 @@ export interface Limits {
   maxTokens: number;
   maxBundle: number;
   maxK: number;
+  /** where received D-vectors are put (pooled shared memory); plain SharedArrayBuffers if absent */
+  arena?: VectorArena;
 }
 
 /** A checked request: what the batcher, the coalescer and the worker need. */
@@ -90,7 +93,7 @@ export function num(f: Frame, k: string, opts: { required?: boolean; int?: boole
 
 function vec(f: Frame, k: string, L: Limits): Float32Array {
   if (!has(f, k)) throw new HoloError('bad_request', `missing field '${k}' (bin of ${L.dim} float32)`);
-  return f32(k, f[k], L.dim);
+  return f32(k, f[k], L.dim, L.arena);
 }
 
 /** Tenant, item key and anchor name: non-empty valid Unicode, bounded in UTF-8 bytes. */
@@ -223,7 +226,7 @@ export const OPS: Record<string, OpSpec> = {
       const vs = f.vectors;
       if (!Array.isArray(vs) || vs.length === 0) throw new HoloError('bad_request', "field 'vectors' must be a non-empty list of bins");
       if (vs.length > L.maxBundle) throw new HoloError('too_large', `'vectors' has ${vs.length} entries, limit ${L.maxBundle}`);
-      const vectors = vs.map((v, i) => f32(`vectors[${i}]`, v, L.dim));
+      const vectors = vs.map((v, i) => f32(`vectors[${i}]`, v, L.dim, L.arena));
       let weights: Float64Array | null = null;
       if (has(f, 'weights')) {
         const w = f.weights;
@@ -338,7 +341,15 @@ export function parseRequest(f: Frame, L: Limits): Parsed {
   if (typeof op !== 'string') throw new HoloError('bad_request', "missing field 'op' (string)");
   const spec = Object.hasOwn(OPS, op) ? OPS[op] : undefined;
   if (!spec) throw new HoloError('unknown_op', `unknown op '${op.slice(0, 64)}'`);
-  const p = spec.parse(f, L);
+  L.arena?.begin();
+  let p: ReturnType<OpSpec['parse']>;
+  try {
+    p = spec.parse(f, L);
+    L.arena?.commit();
+  } catch (e) {
+    L.arena?.rollback(); // a field after a vector was bad: the vector goes back to the pool
+    throw e;
+  }
   // heat by graph id goes where that graph lives; inline heat goes anywhere.
   const route: Route = spec.route === 'any' && p.routeKey !== undefined ? 'graph' : spec.route;
   return { op, kind: spec.kind, route, write: spec.write, ...p };

@@ -6,6 +6,7 @@
  * place. Only little-endian hosts are supported (checked at start by main.ts).
  */
 import { HoloError } from '../errors.js';
+import type { VectorArena } from './arena.js';
 
 type Ctor<T> = { new (b: SharedArrayBuffer | ArrayBuffer, off?: number, len?: number): T; BYTES_PER_ELEMENT: number };
 
@@ -28,10 +29,15 @@ function fromBin<T extends Float32Array | Float64Array | Uint32Array>(
  * pass over their output, which any NaN or Inf input reaches), so the main thread, the served
  * path's bottleneck, only copies.
  */
-export function f32(name: string, v: unknown, length?: number, shared = true): Float32Array {
+export function f32(name: string, v: unknown, length?: number, arena?: VectorArena): Float32Array {
+  if (arena && length === arena.length && v instanceof Uint8Array && v.byteLength === arena.bytes) {
+    const x = arena.take();
+    new Uint8Array(x.buffer, x.byteOffset, x.byteLength).set(v);
+    return x;
+  }
   // A vector longer than D is the wrong length (bad_dimension, below), not too_large: the
   // frame limit already bounds the copy.
-  const x = fromBin(Float32Array, 'float32', name, v, 1 << 26, shared);
+  const x = fromBin(Float32Array, 'float32', name, v, 1 << 26, true);
   if (length !== undefined && x.length !== length) {
     throw new HoloError('bad_dimension', `${name} has ${x.length} float32, expected D = ${length}`);
   }

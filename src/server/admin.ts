@@ -32,6 +32,7 @@ export async function admin(d: AdminDeps, p: Parsed): Promise<Record<string, unk
     const set = p.params.set as Partial<Knobs> | undefined;
     if (set && Object.keys(set).length > 0) {
       Object.assign(d.knobs, set);
+      d.dispatcher.knobsChanged();
       await d.pool.broadcast({ type: 'knobs', knobs: set });
     }
     return { knobs: { ...d.knobs } };
@@ -53,6 +54,7 @@ export async function admin(d: AdminDeps, p: Parsed): Promise<Record<string, unk
     }
     case 'recall-latency-spike':
       d.knobs.rerank = false;
+      d.dispatcher.knobsChanged();
       await d.pool.broadcast({ type: 'knobs', knobs: { rerank: false } });
       return { scenario, knobs: { ...d.knobs } };
     default:

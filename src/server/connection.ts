@@ -64,31 +64,41 @@ export class FrameHandler {
       }
       const parsed = parseRequest(frame, this.limits);
       op = parsed.op;
-      if (parsed.op === 'hello') {
-        this.reply(ws, conn, id, op, t0, { ok: true, result: this.hello() });
-        return;
+      try {
+        this.admit(ws, conn, id, op, t0, parsed);
+      } catch (e) {
+        this.limits.arena?.release(parsed.params); // refused before queueing: its vectors go back
+        throw e;
       }
-      if (this.state.draining) throw new HoloError('unavailable', 'server is shutting down');
-      if (!this.state.ready) throw new HoloError('unavailable', 'server is still prewarming: retry shortly (GET /readyz)');
-      if (parsed.route === 'tenant' && !allows(conn.grant, parsed.routeKey!)) {
-        throw new HoloError('unauthorized', `this connection may not use tenant '${parsed.routeKey}'`);
-      }
-      conn.inflight++;
-      const outcome = parsed.kind === 'inline'
-        ? this.inline(parsed).then(
-          (result) => ({ ok: true as const, result }),
-          (e: unknown) => (isHoloError(e) ? { ok: false as const, code: e.code, message: e.message } : { ok: false as const, code: 'internal' as const, message: String(e) }))
-        : this.dispatcher.submit(parsed);
-      outcome.then((o) => {
-        conn.inflight--;
-        this.reply(ws, conn, id, op, t0, o);
-      });
     } catch (e) {
       const code: ErrorCode = isHoloError(e) ? e.code : 'internal';
       if (!isHoloError(e)) console.error('holoserve: frame handler bug:', e);
       const msg = isHoloError(e) ? e.message : 'internal error (logged by the server)';
       this.reply(ws, conn, frameId(frame), op, t0, { ok: false, code, message: msg });
     }
+  }
+
+  /** Answers hello at once, or checks state and grant and hands the request on. */
+  private admit(ws: WebSocket<ConnState>, conn: ConnState, id: number, op: string, t0: number, parsed: Parsed): void {
+    if (parsed.op === 'hello') {
+      this.reply(ws, conn, id, op, t0, { ok: true, result: this.hello() });
+      return;
+    }
+    if (this.state.draining) throw new HoloError('unavailable', 'server is shutting down');
+    if (!this.state.ready) throw new HoloError('unavailable', 'server is still prewarming: retry shortly (GET /readyz)');
+    if (parsed.route === 'tenant' && !allows(conn.grant, parsed.routeKey!)) {
+      throw new HoloError('unauthorized', `this connection may not use tenant '${parsed.routeKey}'`);
+    }
+    conn.inflight++;
+    const outcome = parsed.kind === 'inline'
+      ? this.inline(parsed).then(
+        (result) => ({ ok: true as const, result }),
+        (e: unknown) => (isHoloError(e) ? { ok: false as const, code: e.code, message: e.message } : { ok: false as const, code: 'internal' as const, message: String(e) }))
+      : this.dispatcher.submit(parsed);
+    outcome.then((o) => {
+      conn.inflight--;
+      this.reply(ws, conn, id, op, t0, o);
+    });
   }
 
   private reply(
