@@ -6,6 +6,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { normalize } from '../src/kernels/hrr/cosine.js';
 import { TenantMemory } from '../src/memory/tenant.js';
 import { openLmdbStore } from '../src/store/lmdb.js';
 import type { ItemRecord } from '../src/store/store.js';
@@ -43,7 +44,7 @@ export async function runMemoryBench(): Promise<Row[]> {
   for (const n of [1024, 4096, 16384]) {
     // Filled with load() (as a restart does): n remembers would each scan for novelty, O(n²).
     const m = new TenantMemory({ D, capacity: n, highWater: 1, lowWater: 0.99 });
-    m.load(Array.from({ length: n }, (_, i) => ({ key: `k${i}`, vector: vector(r), salience: 0.5, reward: 0, createdMs: i, lastAccessMs: i })), n);
+    m.load(Array.from({ length: n }, (_, i) => ({ key: `k${i}`, vector: normalize(vector(r)), salience: 0.5, reward: 0, createdMs: i, lastAccessMs: i })), n);
     const q = vector(r);
     const row = measure('recall top-10 (exact scan)', `D=8192, ${n} items`, () => { m.recall(q, 10, n); }, { warmup: 2, reps: 15, budgetMs: 3000 });
     row.extra = { ns_per_mac: (row.medianUs * 1000) / (n * D), GB_per_s: (n * D * 4) / (row.medianUs * 1000) };
