@@ -7,93 +7,15 @@
  */
 import { createHash } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
-import { Packr, Unpackr } from 'msgpackr';
-import WebSocket from 'ws';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { bin, connect, f32, HoloClientError, type HoloClient } from '../../src/client/client.js';
 import { cosine, role } from '../../src/kernels/index.js';
 import { startServer, type Server } from './harness.js';
+import { metric, packr, rawSocket, scrape, seededVec, type Raw, type Reply } from './support.js';
 
 const D = 1024;
 const MAX_FRAME = 65536;
-const packr = new Packr({ useRecords: false, variableMapSize: true });
-const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true, int64AsType: 'number' });
-
-type Reply = Record<string, unknown> & { id: number; ok: boolean; error?: { code: string; message: string } };
-
-interface Raw {
-  ws: WebSocket;
-  replies: Reply[];
-  closed: Promise<{ code: number; reason: string }>;
-  send(obj: Record<string, unknown>): void;
-  sendBytes(b: Uint8Array | string, binary?: boolean): void;
-  until(n: number, ms?: number): Promise<Reply[]>;
-  /** sends one frame and returns the one reply it gets */
-  ask(frame: Record<string, unknown> | Uint8Array | string, binary?: boolean): Promise<Reply>;
-}
-
-async function rawSocket(url: string): Promise<Raw> {
-  const ws = new WebSocket(url, { maxPayload: 1 << 28 });
-  const replies: Reply[] = [];
-  let wake: (() => void) | undefined;
-  ws.on('message', (d: Buffer) => { replies.push(unpackr.unpack(d) as Reply); wake?.(); });
-  const closed = new Promise<{ code: number; reason: string }>((r) => ws.once('close', (code, reason) => r({ code, reason: String(reason) })));
-  await new Promise<void>((res, rej) => { ws.once('open', res); ws.once('error', rej); });
-  const raw: Raw = {
-    ws, replies, closed,
-    send: (obj) => ws.send(packr.pack(obj)),
-    sendBytes: (b, binary = true) => ws.send(b, { binary }),
-    async until(n, ms = 30_000) {
-      const deadline = Date.now() + ms;
-      while (replies.length < n) {
-        if (Date.now() > deadline) throw new Error(`got ${replies.length} of ${n} replies`);
-        await new Promise<void>((r) => { wake = r; setTimeout(r, 50); });
-      }
-      return replies;
-    },
-    async ask(frame, binary = true) {
-      const before = replies.length;
-      if (frame instanceof Uint8Array || typeof frame === 'string') raw.sendBytes(frame, binary);
-      else raw.send(frame);
-      await raw.until(before + 1);
-      await new Promise((r) => setTimeout(r, 30)); // exactly one reply: nothing else trails it
-      expect(replies.length).toBe(before + 1);
-      return replies[before];
-    },
-  };
-  return raw;
-}
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function randVec(seed: number, n = D): Float32Array {
-  const r = rng(seed);
-  return Float32Array.from({ length: n }, () => r() - 0.5);
-}
-
-async function metrics(http: string): Promise<string> {
-  return (await fetch(`${http}/metrics`)).text();
-}
-
-/** Sum of a metric's samples whose labels contain every given label="value". */
-function metric(text: string, name: string, labels: Record<string, string> = {}): number {
-  let sum = 0;
-  for (const line of text.split('\n')) {
-    const m = /^([a-z_]+)(\{[^}]*\})? (\S+)$/.exec(line);
-    if (!m || m[1] !== name) continue;
-    if (Object.entries(labels).every(([k, v]) => (m[2] ?? '').includes(`${k}="${v}"`))) sum += Number(m[3]);
-  }
-  return sum;
-}
+const randVec = (seed: number, n = D) => seededVec(seed, n);
 
 function expectError(rep: Reply, code: string, id: number): void {
   expect(rep.ok).toBe(false);
@@ -353,11 +275,11 @@ describe('a reader that stops reading (maxBackpressureBytes)', () => {
 
   it('keeps memory bounded while paused (the excess is `overloaded`) and delivers every owed reply after', async () => {
     const rss = async () => {
-      const t = await metrics(slow.http);
+      const t = await scrape(slow.http);
       // prom-client's default metrics, prefixed holoserve_process_ (the name doubles "process")
       return metric(t, 'holoserve_process_process_resident_memory_bytes') || metric(t, 'holoserve_process_resident_memory_bytes');
     };
-    const answered = async () => metric(await metrics(slow.http), 'holoserve_requests_total', { op: 'bind' });
+    const answered = async () => metric(await scrape(slow.http), 'holoserve_requests_total', { op: 'bind' });
     const rss0 = await rss();
     expect(rss0).toBeGreaterThan(0);
     const s = await rawSocket(slow.url);
@@ -375,7 +297,7 @@ describe('a reader that stops reading (maxBackpressureBytes)', () => {
       let gone: { code: number } | undefined;
       void s.closed.then((c) => { gone = c; });
       while ((await answered()) < N) {
-        const dropped = metric(await metrics(slow.http), 'holoserve_replies_dropped_total');
+        const dropped = metric(await scrape(slow.http), 'holoserve_replies_dropped_total');
         if (Date.now() > deadline || dropped > 0 || gone) {
           throw new Error(`server answered ${await answered()} of ${N}; replies dropped ${dropped}; socket closed ${JSON.stringify(gone)}`);
         }
@@ -399,7 +321,7 @@ describe('a reader that stops reading (maxBackpressureBytes)', () => {
       expect(over.length).toBeGreaterThan(N / 2);
       expect(over.some((r) => /not being read/.test(r.error!.message))).toBe(true);
       for (const r of ok) expect(f32(r.vector as Uint8Array)).toHaveLength(BIG_D);
-      const text = await metrics(slow.http);
+      const text = await scrape(slow.http);
       expect(metric(text, 'holoserve_replies_dropped_total')).toBe(0);
       // and the connection serves again
       const rep = await s.ask({ id: N + 1, op: 'role', token: 'agent' });

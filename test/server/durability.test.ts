@@ -13,37 +13,20 @@
  *   5. A graceful (SIGTERM) restart prefetches the most recently active tenants.
  */
 import { rmSync } from 'node:fs';
-import { Unpackr } from 'msgpackr';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect } from '../../src/client/client.js';
 import { normalize } from '../../src/kernels/hrr/cosine.js';
 import { shardOf } from '../../src/pool/shard.js';
 import { openLmdbStore } from '../../src/store/lmdb.js';
 import { startServer, type Server } from './harness.js';
+import { bits, seededVec, unpackr } from './support.js';
 
 const D = 1024;
 const N = 200;
 const ENV = { HOLOSERVE_DIM: String(D), HOLOSERVE_WORKERS: '2', HOLOSERVE_SHARDS: '64', HOLOSERVE_MEMORY_CAPACITY: '100' };
-const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true, int64AsType: 'number' });
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Seeded vector with uneven magnitudes (so normalisation actually rounds). */
-function randVec(seed: number): Float32Array {
-  const r = rng(seed);
-  return Float32Array.from({ length: D }, () => (r() - 0.5) * (1 + 9 * r()));
-}
-
-const bits = (v: Float32Array) => new Uint32Array(v.buffer, v.byteOffset, v.length);
+const randVec = (seed: number) => seededVec(seed, D, (r) => (r() - 0.5) * (1 + 9 * r()));
 
 interface Sent { tenant: string; key: string; vector: Float32Array; payload: unknown }
 

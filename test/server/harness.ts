@@ -21,8 +21,11 @@ export interface Server {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-export async function startServer(env: Record<string, string> = {}, opts: { dataDir?: string; keepData?: boolean } = {}): Promise<Server> {
-  const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'holoserve-test-'));
+/**
+ * Spawns dist/src/main.js on an ephemeral loopback port with its data (and role file) in
+ * dataDir; `output` is everything it has written to stdout and stderr so far.
+ */
+export function spawnServer(env: Record<string, string>, dataDir: string): { proc: ChildProcess; output: () => string } {
   const proc = spawn(process.execPath, [join(ROOT, 'dist/src/main.js')], {
     cwd: ROOT,
     env: {
@@ -33,21 +36,27 @@ export async function startServer(env: Record<string, string> = {}, opts: { data
   let out = '';
   proc.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
   proc.stderr!.on('data', (d: Buffer) => { out += d.toString(); });
+  return { proc, output: () => out };
+}
+
+export async function startServer(env: Record<string, string> = {}, opts: { dataDir?: string; keepData?: boolean } = {}): Promise<Server> {
+  const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'holoserve-test-'));
+  const { proc, output } = spawnServer(env, dataDir);
   const port = await new Promise<number>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`server did not start in 30 s:\n${out}`)), 30_000);
+    const t = setTimeout(() => reject(new Error(`server did not start in 30 s:\n${output()}`)), 30_000);
     const check = () => {
-      const m = /ready on ws:\/\/[^:]+:(\d+)\/v1/.exec(out);
+      const m = /ready on ws:\/\/[^:]+:(\d+)\/v1/.exec(output());
       if (m) { clearTimeout(t); resolve(Number(m[1])); }
     };
     proc.stdout!.on('data', check);
-    proc.once('exit', (code) => { clearTimeout(t); reject(new Error(`server exited with ${code} before ready:\n${out}`)); });
+    proc.once('exit', (code) => { clearTimeout(t); reject(new Error(`server exited with ${code} before ready:\n${output()}`)); });
   });
   const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
   return {
     proc, port, dataDir,
     url: `ws://127.0.0.1:${port}/v1`,
     http: `http://127.0.0.1:${port}`,
-    output: () => out,
+    output,
     async stop(signal: NodeJS.Signals = 'SIGTERM') {
       if (proc.exitCode === null) proc.kill(signal);
       const code = await exited;

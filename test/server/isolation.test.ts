@@ -15,31 +15,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, HoloClientError, type HoloClient } from '../../src/client/client.js';
 import { shardOf } from '../../src/pool/shard.js';
 import { startServer, type Server } from './harness.js';
-
-/** A reply without its envelope (the client resolves with the whole map: id, ok, …result). */
-function body(r: object): Record<string, unknown> {
-  const { id: _id, ok: _ok, ...rest } = r as Record<string, unknown>;
-  return rest;
-}
+import { body, seededVec } from './support.js';
 
 const D = 1024;
 const ENV = { HOLOSERVE_DIM: String(D), HOLOSERVE_WORKERS: '2', HOLOSERVE_SHARDS: '64' };
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function randVec(seed: number): Float32Array {
-  const r = rng(seed);
-  return Float32Array.from({ length: D }, () => r() + r() + r() - 1.5);
-}
+const randVec = (seed: number) => seededVec(seed, D, (r) => r() + r() + r() - 1.5);
 
 /** A name `prefix<i>` on the same shard as `like`. */
 function sameShardAs(like: string, prefix: string): string {

@@ -4,42 +4,29 @@
  * corruption"); refusals at start: uWebSockets.js's slow fallback, and a bad setting (exit 2,
  * naming it).
  */
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Packr, Unpackr } from 'msgpackr';
-import WebSocket from 'ws';
 import { afterAll, describe, expect, it } from 'vitest';
 import { bin, connect } from '../../src/client/client.js';
 import { role } from '../../src/kernels/index.js';
-import { ROOT, startServer } from './harness.js';
+import { spawnServer, startServer } from './harness.js';
+import { bits, rawSocket } from './support.js';
 
 const D = 1024;
 const BASE = { HOLOSERVE_DIM: String(D), HOLOSERVE_WORKERS: '2' };
-const packr = new Packr({ useRecords: false, variableMapSize: true });
-const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true, int64AsType: 'number' });
-
-const bits = (x: Float32Array) => new Uint32Array(x.buffer, x.byteOffset, x.length);
 
 /** Runs the compiled server until it exits by itself (start-up refusals). */
 function runToExit(env: Record<string, string>, timeoutMs = 20_000): Promise<{ code: number | null; output: string }> {
   const dataDir = mkdtempSync(join(tmpdir(), 'holoserve-exit-'));
-  const proc = spawn(process.execPath, [join(ROOT, 'dist/src/main.js')], {
-    cwd: ROOT,
-    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', HOLOSERVE_DATA_DIR: dataDir, HOLOSERVE_ROLE_FILE: join(dataDir, 'roles.bin'), ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  proc.stdout.on('data', (d: Buffer) => { output += d.toString(); });
-  proc.stderr.on('data', (d: Buffer) => { output += d.toString(); });
+  const { proc, output } = spawnServer(env, dataDir);
   return new Promise((resolve) => {
     const t = setTimeout(() => proc.kill('SIGKILL'), timeoutMs);
     proc.once('exit', (code) => {
       clearTimeout(t);
       rmSync(dataDir, { recursive: true, force: true });
-      resolve({ code, output });
+      resolve({ code, output: output() });
     });
   });
 }
@@ -60,11 +47,7 @@ afterAll(() => { for (const d of dirs) rmSync(d, { recursive: true, force: true 
 describe('SIGTERM', () => {
   it('answers every request in flight (ok, or unavailable once draining began) and exits 0', async () => {
     const s = await startServer(BASE);
-    const ws = new WebSocket(s.url, { maxPayload: 1 << 28 });
-    await new Promise<void>((res, rej) => { ws.once('open', res); ws.once('error', rej); });
-    const replies: { id: number; ok: boolean; error?: { code: string } }[] = [];
-    ws.on('message', (d: Buffer) => replies.push(unpackr.unpack(d) as (typeof replies)[number]));
-    const closed = new Promise<number>((r) => ws.once('close', (code) => r(code)));
+    const { replies, closed, send } = await rawSocket(s.url);
     // 200 Sinkhorn problems of 16×16 that never meet tol = 0: 4000 iterations each, a few ms
     // apiece, so most are still queued or running when the signal lands. The signal goes
     // once the first reply is back: by then the server has read every frame (2 KiB each), so
@@ -73,7 +56,7 @@ describe('SIGTERM', () => {
     const cost = new Float64Array(16 * 16);
     for (let i = 1; i <= N; i++) {
       for (let k = 0; k < cost.length; k++) cost[k] = ((k * 7919 + i * 104729) % 1000) / 1000;
-      ws.send(packr.pack({ id: i, op: 'sinkhorn', n: 16, m: 16, cost: bin(cost), epsilon: 0.01, tol: 0, maxIter: 4000 }));
+      send({ id: i, op: 'sinkhorn', n: 16, m: 16, cost: bin(cost), epsilon: 0.01, tol: 0, maxIter: 4000 });
     }
     while (replies.length === 0) await new Promise((r) => setTimeout(r, 1));
     const code = await s.stop('SIGTERM'); // sends the one signal, waits for the exit

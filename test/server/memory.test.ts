@@ -12,35 +12,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, type HoloClient } from '../../src/client/client.js';
 import { shardOf } from '../../src/pool/shard.js';
 import { startServer, type Server } from './harness.js';
-
-/** A reply without its envelope (the client resolves with the whole map: id, ok, …result). */
-function body(r: object): Record<string, unknown> {
-  const { id: _id, ok: _ok, ...rest } = r as Record<string, unknown>;
-  return rest;
-}
+import { body, metric, scrape, seededVec } from './support.js';
 
 const D = 1024;
 const SHARDS = 64;
 const WORKERS = 2;
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Gaussian vector (Box–Muller), seeded; not normalised (the server normalises). */
-function randVec(seed: number, n = D): Float32Array {
-  const r = rng(seed);
-  const v = new Float32Array(n);
-  for (let i = 0; i < n; i++) v[i] = Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r());
-  return v;
-}
+const randVec = (seed: number, n = D) => seededVec(seed, n, (r) => Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r()));
 
 function unit(v: Float32Array): Float32Array {
   let s = 0;
@@ -61,12 +40,6 @@ function tenantsOn(w: number, n: number, prefix: string): string[] {
     if (s % WORKERS === w && !shards.has(s)) { out.push(t); shards.add(s); }
   }
   return out;
-}
-
-async function metric(srv: Server, name: string): Promise<number> {
-  const text = await (await fetch(`${srv.http}/metrics`)).text();
-  const m = new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text);
-  return m ? Number(m[1]) : 0;
 }
 
 type Hit = { key: string; score: number; payload?: unknown };
@@ -273,14 +246,14 @@ describe('memory room, D = 1024, 2 workers (server A)', () => {
     const t = 'cache';
     await Promise.all(Array.from({ length: 10 }, (_, i) => c.remember(t, `c${i}`, randVec(300 + i))));
     const q = randVec(399);
-    const hits0 = await metric(srv, 'holoserve_recall_cache_hits_total');
+    const hits0 = metric(await scrape(srv.http), 'holoserve_recall_cache_hits_total');
     const r1 = (await c.recall(t, q, 3)) as unknown as RecallReply;
     const r2 = (await c.recall(t, q, 3)) as unknown as RecallReply;
     expect(r1.cached).toBeUndefined();
     expect(r2.cached).toBe(true);
     expect(r2.hits).toEqual(r1.hits);
     expect(r2.margin).toBe(r1.margin);
-    expect(await metric(srv, 'holoserve_recall_cache_hits_total')).toBeGreaterThanOrEqual(hits0 + 1);
+    expect(metric(await scrape(srv.http), 'holoserve_recall_cache_hits_total')).toBeGreaterThanOrEqual(hits0 + 1);
 
     // awaited: a new item equal in direction to the query is top-1 on the next recall
     await c.remember(t, 'new1', q.map((x) => 2 * x));

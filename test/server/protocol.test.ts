@@ -14,77 +14,18 @@
  *   encode vs the fft.js reference encode: 1e-6 absolute on a unit vector.
  */
 import { readFileSync } from 'node:fs';
-import { Packr, Unpackr } from 'msgpackr';
-import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bin, connect, f32, f64, HoloClientError, type HoloClient } from '../../src/client/client.js';
+import { bin, connect, f32, f64, type HoloClient } from '../../src/client/client.js';
 import {
   bind as refBind, buildGraph, bundle, cosine, createHrr, encode as refEncode, heat, heatMulti, norm, role, sinkhorn, unbindWith, type Hrr,
 } from '../../src/kernels/index.js';
 import { OP_NAMES } from '../../src/protocol/ops.js';
 import { startServer, type Server } from './harness.js';
+import { bits, errorCode, maxAbsDiff, packr, rawSocket, rng, seededVec, type Reply } from './support.js';
 
 const D = 1024;
-const packr = new Packr({ useRecords: false, variableMapSize: true });
-const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true, int64AsType: 'number' });
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Gaussian-ish vector (sum of uniforms), seeded. */
-function randVec(seed: number, n = D): Float32Array {
-  const r = rng(seed);
-  return Float32Array.from({ length: n }, () => (r() + r() + r() - 1.5) * 0.8);
-}
-
-function maxAbsDiff(x: ArrayLike<number>, y: ArrayLike<number>): number {
-  expect(x.length).toBe(y.length);
-  let m = 0;
-  for (let i = 0; i < x.length; i++) m = Math.max(m, Math.abs(x[i] - y[i]));
-  return m;
-}
-
-const bits = (x: Float32Array) => new Uint32Array(x.buffer, x.byteOffset, x.length);
-
-type Reply = Record<string, unknown> & { id: number; ok: boolean; error?: { code: string; message: string } };
-
-/** A bare `ws` connection: frames in, every reply frame collected in arrival order. */
-async function rawSocket(url: string): Promise<{ ws: WebSocket; replies: Reply[]; send(obj: Record<string, unknown>): void; until(n: number, ms?: number): Promise<Reply[]> }> {
-  const ws = new WebSocket(url, { maxPayload: 1 << 28 });
-  const replies: Reply[] = [];
-  let wake: (() => void) | undefined;
-  ws.on('message', (d: Buffer) => { replies.push(unpackr.unpack(d) as Reply); wake?.(); });
-  await new Promise<void>((res, rej) => { ws.once('open', res); ws.once('error', rej); });
-  return {
-    ws, replies,
-    send: (obj) => ws.send(packr.pack(obj)),
-    async until(n, ms = 20_000) {
-      const deadline = Date.now() + ms;
-      while (replies.length < n) {
-        if (Date.now() > deadline) throw new Error(`got ${replies.length} of ${n} replies`);
-        await new Promise<void>((r) => { wake = r; setTimeout(r, 50); });
-      }
-      return replies;
-    },
-  };
-}
-
-async function errorCode(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-    return 'ok';
-  } catch (e) {
-    return e instanceof HoloClientError ? e.code : `not a HoloClientError: ${String(e)}`;
-  }
-}
+const randVec = (seed: number, n = D) => seededVec(seed, n, (r) => (r() + r() + r() - 1.5) * 0.8);
 
 let server: Server;
 let client: HoloClient;

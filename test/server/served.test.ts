@@ -4,62 +4,16 @@
  * routes; and the admin ops: live knobs, and the seed's failure drills run for real (a worker
  * crash fails only its batch, promptly, and the pool replaces the thread).
  */
-import { Packr, Unpackr } from 'msgpackr';
-import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bin, connect, f32, HoloClientError, type HoloClient } from '../../src/client/client.js';
+import { bin, connect, f32, type HoloClient } from '../../src/client/client.js';
 import { bind as refBind, norm } from '../../src/kernels/index.js';
 import { Metrics } from '../../src/metrics/registry.js';
 import { shardOf } from '../../src/pool/shard.js';
 import { startServer, type Server } from './harness.js';
+import { bits, errorCode, metric, rawSocket, scrape, seededVec } from './support.js';
 
 const D = 1024;
-const packr = new Packr({ useRecords: false, variableMapSize: true });
-const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true, int64AsType: 'number' });
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function randVec(seed: number, n = D): Float32Array {
-  const r = rng(seed);
-  return Float32Array.from({ length: n }, () => r() - 0.5);
-}
-
-const bits = (x: Float32Array) => new Uint32Array(x.buffer, x.byteOffset, x.length);
-
-async function scrape(s: Server): Promise<string> {
-  const res = await fetch(`${s.http}/metrics`);
-  expect(res.status).toBe(200);
-  return res.text();
-}
-
-/** Sum of a metric's samples whose labels contain every given label="value". */
-function metric(text: string, name: string, labels: Record<string, string> = {}): number {
-  let sum = 0;
-  for (const line of text.split('\n')) {
-    const m = /^([a-z_]+)(\{[^}]*\})? (\S+)$/.exec(line);
-    if (!m || m[1] !== name) continue;
-    if (Object.entries(labels).every(([k, v]) => (m[2] ?? '').includes(`${k}="${v}"`))) sum += Number(m[3]);
-  }
-  return sum;
-}
-
-async function codeOf(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-    return 'ok';
-  } catch (e) {
-    return e instanceof HoloClientError ? e.code : `not a HoloClientError: ${String(e)}`;
-  }
-}
+const randVec = (seed: number, n = D) => seededVec(seed, n);
 
 let admin: Server;
 let client: HoloClient;
@@ -77,9 +31,9 @@ afterAll(async () => {
 describe('coalescing and batching', () => {
   it('64 identical concurrent binds on one connection: one computation, 63 coalesced, identical answers', async () => {
     const a = randVec(1), b = randVec(2);
-    const before = await scrape(admin);
+    const before = await scrape(admin.http);
     const got = await Promise.all(Array.from({ length: 64 }, () => client.bind(a, b)));
-    const after = await scrape(admin);
+    const after = await scrape(admin.http);
     const want = refBind(a, b);
     for (const v of got) {
       expect(bits(v)).toEqual(bits(got[0]));
@@ -99,9 +53,9 @@ describe('coalescing and batching', () => {
     const conns = await Promise.all(Array.from({ length: 4 }, () => connect(admin.url)));
     try {
       const a = randVec(3), b = randVec(4);
-      const before = await scrape(admin);
+      const before = await scrape(admin.http);
       const got = (await Promise.all(conns.map((c) => Promise.all(Array.from({ length: 16 }, () => c.bind(a, b)))))).flat();
-      const after = await scrape(admin);
+      const after = await scrape(admin.http);
       for (const v of got) expect(bits(v)).toEqual(bits(got[0]));
       const computed = metric(after, 'holoserve_computations_total', { op: 'bind' }) - metric(before, 'holoserve_computations_total', { op: 'bind' });
       const coalesced = metric(after, 'holoserve_coalesced_total', { op: 'bind' }) - metric(before, 'holoserve_coalesced_total', { op: 'bind' });
@@ -116,10 +70,10 @@ describe('coalescing and batching', () => {
 
   it('requests that differ are not coalesced, and each gets its own answer', async () => {
     const a = randVec(5);
-    const before = await scrape(admin);
+    const before = await scrape(admin.http);
     const bs = Array.from({ length: 20 }, (_, i) => randVec(100 + i));
     const got = await Promise.all(bs.map((b) => client.bind(a, b)));
-    const after = await scrape(admin);
+    const after = await scrape(admin.http);
     got.forEach((v, i) => {
       const want = refBind(a, bs[i]);
       let m = 0;
@@ -131,19 +85,17 @@ describe('coalescing and batching', () => {
   });
 
   it('a recall pipelined after a write sees it: reads never coalesce across a write', async () => {
-    const s = new WebSocket(admin.url, { maxPayload: 1 << 28 });
-    await new Promise<void>((res, rej) => { s.once('open', res); s.once('error', rej); });
-    const replies: Record<string, unknown>[] = [];
-    s.on('message', (d: Buffer) => replies.push(unpackr.unpack(d) as Record<string, unknown>));
+    const s = await rawSocket(admin.url);
+    const { replies } = s;
     try {
       const tenant = 'pipeline-tenant';
       const q = bin(randVec(60));
-      const sock = (s as unknown as { _socket: { cork(): void; uncork(): void } })._socket;
+      const sock = (s.ws as unknown as { _socket: { cork(): void; uncork(): void } })._socket;
       sock.cork(); // one TCP write: the server reads all four in one turn
-      s.send(packr.pack({ id: 1, op: 'remember', tenant, key: 'first', vector: bin(randVec(61)) }));
-      s.send(packr.pack({ id: 2, op: 'recall', tenant, vector: q, k: 5 }));
-      s.send(packr.pack({ id: 3, op: 'remember', tenant, key: 'match', vector: q }));
-      s.send(packr.pack({ id: 4, op: 'recall', tenant, vector: q, k: 5 }));
+      s.send({ id: 1, op: 'remember', tenant, key: 'first', vector: bin(randVec(61)) });
+      s.send({ id: 2, op: 'recall', tenant, vector: q, k: 5 });
+      s.send({ id: 3, op: 'remember', tenant, key: 'match', vector: q });
+      s.send({ id: 4, op: 'recall', tenant, vector: q, k: 5 });
       process.nextTick(() => sock.uncork());
       const deadline = Date.now() + 10_000;
       while (replies.length < 4 && Date.now() < deadline) await new Promise((res) => setTimeout(res, 20));
@@ -154,16 +106,16 @@ describe('coalescing and batching', () => {
       expect(keys(4)[0]).toBe('match');
       expect(keys(4)).toHaveLength(2);
     } finally {
-      s.close();
+      s.ws.close();
     }
   });
 
   it('under concurrent load the mean batch is larger than one request', async () => {
     const conns = await Promise.all(Array.from({ length: 3 }, () => connect(admin.url)));
     try {
-      const before = await scrape(admin);
+      const before = await scrape(admin.http);
       await Promise.all(conns.map((c, k) => Promise.all(Array.from({ length: 200 }, (_, i) => c.bind(randVec(1000 * k + i), { role: `load-${i % 7}` })))));
-      const after = await scrape(admin);
+      const after = await scrape(admin.http);
       const sum = metric(after, 'holoserve_batch_size_sum', { kind: 'hrr' }) - metric(before, 'holoserve_batch_size_sum', { kind: 'hrr' });
       const count = metric(after, 'holoserve_batch_size_count', { kind: 'hrr' }) - metric(before, 'holoserve_batch_size_count', { kind: 'hrr' });
       expect(sum).toBe(600);
@@ -199,11 +151,11 @@ describe('HTTP routes and metrics', () => {
   });
 
   it('an unbind is observed in the unbind eps histogram (count +1, sum += epsUsed)', async () => {
-    const before = await scrape(admin);
+    const before = await scrape(admin.http);
     const a = randVec(7), b = randVec(8);
     const r = await client.unbind(refBind(a, b), b, { mode: 'exact', eps: 0.125 });
     expect(r.epsUsed).toBe(0.125);
-    const after = await scrape(admin);
+    const after = await scrape(admin.http);
     expect(metric(after, 'holoserve_unbind_eps_used_count') - metric(before, 'holoserve_unbind_eps_used_count')).toBe(1);
     expect(metric(after, 'holoserve_unbind_eps_used_sum') - metric(before, 'holoserve_unbind_eps_used_sum')).toBeCloseTo(0.125, 9);
     expect(metric(after, 'holoserve_unbind_eps_used_bucket', { le: '1' }) - metric(before, 'holoserve_unbind_eps_used_bucket', { le: '1' })).toBe(1);
@@ -212,9 +164,9 @@ describe('HTTP routes and metrics', () => {
   });
 
   it('errors are counted by op and code', async () => {
-    const before = metric(await scrape(admin), 'holoserve_requests_total', { op: 'bind', outcome: 'bad_dimension' });
-    expect(await codeOf(client.bind(randVec(1, 8), randVec(2)))).toBe('bad_dimension');
-    expect(metric(await scrape(admin), 'holoserve_requests_total', { op: 'bind', outcome: 'bad_dimension' }) - before).toBe(1);
+    const before = metric(await scrape(admin.http), 'holoserve_requests_total', { op: 'bind', outcome: 'bad_dimension' });
+    expect(await errorCode(client.bind(randVec(1, 8), randVec(2)))).toBe('bad_dimension');
+    expect(metric(await scrape(admin.http), 'holoserve_requests_total', { op: 'bind', outcome: 'bad_dimension' }) - before).toBe(1);
   });
 });
 
@@ -282,7 +234,7 @@ describe('admin ops (adminOps on)', () => {
     let restarts = 0;
     while (Date.now() < deadline) {
       await client.bind(randVec(1), randVec(2));
-      restarts = metric(await scrape(admin), 'holoserve_worker_restarts');
+      restarts = metric(await scrape(admin.http), 'holoserve_worker_restarts');
       if (restarts >= 1) break;
       await new Promise((res) => setTimeout(res, 100));
     }
@@ -305,13 +257,11 @@ describe('admin ops (adminOps on)', () => {
   });
 
   it('a batch riding with the crash fails `internal`; nothing else is lost', async () => {
-    const s = new WebSocket(admin.url, { maxPayload: 1 << 28 });
-    await new Promise<void>((res, rej) => { s.once('open', res); s.once('error', rej); });
-    const replies: Record<string, unknown>[] = [];
-    s.on('message', (d: Buffer) => replies.push(unpackr.unpack(d) as Record<string, unknown>));
+    const s = await rawSocket(admin.url);
+    const { replies } = s;
     try {
-      s.send(packr.pack({ id: 1, op: 'drill', scenario: 'worker-crash', worker: 1 }));
-      for (let i = 0; i < 30; i++) s.send(packr.pack({ id: 100 + i, op: 'bind', a: bin(randVec(800 + i)), role: 'agent' }));
+      s.send({ id: 1, op: 'drill', scenario: 'worker-crash', worker: 1 });
+      for (let i = 0; i < 30; i++) s.send({ id: 100 + i, op: 'bind', a: bin(randVec(800 + i)), role: 'agent' });
       const deadline = Date.now() + 10_000;
       while (replies.length < 31 && Date.now() < deadline) await new Promise((res) => setTimeout(res, 50));
       expect(replies).toHaveLength(31);
@@ -322,7 +272,7 @@ describe('admin ops (adminOps on)', () => {
         else expect((x.error as { code: string }).code).toBe('internal');
       }
     } finally {
-      s.close();
+      s.ws.close();
     }
   });
 });
@@ -337,15 +287,15 @@ describe('admin ops off (the default)', () => {
   it('knobs and drill answer unauthorized, and change nothing', async () => {
     const c = await connect(plain.url);
     try {
-      expect(await codeOf(c.request('knobs'))).toBe('unauthorized');
-      expect(await codeOf(c.request('knobs', { set: { unbindBeta: 0.5 } }))).toBe('unauthorized');
+      expect(await errorCode(c.request('knobs'))).toBe('unauthorized');
+      expect(await errorCode(c.request('knobs', { set: { unbindBeta: 0.5 } }))).toBe('unauthorized');
       for (const scenario of ['worker-crash', 'role-cache-corruption', 'elevated-epsilon', 'recall-latency-spike']) {
-        expect(await codeOf(c.request('drill', { scenario }))).toBe('unauthorized');
+        expect(await errorCode(c.request('drill', { scenario }))).toBe('unauthorized');
       }
       const b = randVec(9, 256);
       const u = await c.unbind(refBind(randVec(10, 256), b), b);
       expect(u.epsUsed / norm(b) ** 2).toBeCloseTo(1e-3, 12);
-      expect(metric(await scrape(plain), 'holoserve_worker_restarts')).toBe(0);
+      expect(metric(await scrape(plain.http), 'holoserve_worker_restarts')).toBe(0);
     } finally {
       c.close();
     }

@@ -7,14 +7,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bin, connect, type HoloClient } from '../../src/client/client.js';
 import { startServer, type Server } from './harness.js';
+import { scrape } from './support.js';
 
 const D = 256;
 let s: Server;
 let c: HoloClient;
 
 async function held(): Promise<number> {
-  const text = await (await fetch(`${s.http}/metrics`)).text();
-  const m = /^holoserve_pooled_vectors_held (\S+)$/m.exec(text);
+  const m = /^holoserve_pooled_vectors_held (\S+)$/m.exec(await scrape(s.http));
   if (!m) throw new Error('metric holoserve_pooled_vectors_held missing');
   return Number(m[1]);
 }
