@@ -1,17 +1,12 @@
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { buildGraph, type Graph } from '../../src/kernels/graph/csr.js';
-import { HoloError } from '../../src/errors.js';
+import { expectCode, graphFromCase, loadFixture, maxAbsDiff } from './support.js';
 
 interface Case { name: string; n: number; src: number[]; dst: number[]; weight: number[]; degree: number[]; L?: number[] }
-const fixture = JSON.parse(readFileSync(new URL('../fixtures/heat.json', import.meta.url), 'utf8')) as { cases: Case[] };
+const fixture = loadFixture<{ cases: Case[] }>('heat.json');
 
 const FC = { seed: 42, numRuns: 30 };
-
-function fromCase(c: Case): Graph {
-  return buildGraph(c.n, Uint32Array.from(c.src), Uint32Array.from(c.dst), Float64Array.from(c.weight));
-}
 
 /** Dense L = I + L~ from the CSR, with L_ii = 0 for isolated nodes. */
 function denseL(g: Graph): Float64Array {
@@ -41,25 +36,6 @@ function naiveL(n: number, src: number[], dst: number[], w: number[]): Float64Ar
     }
   }
   return L;
-}
-
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  expect(a.length).toBe(b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-  return m;
-}
-
-function expectCode(f: () => unknown, code: string, msg?: RegExp): void {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(HoloError);
-    expect((e as HoloError).code).toBe(code);
-    if (msg) expect((e as HoloError).message).toMatch(msg);
-    return;
-  }
-  throw new Error(`expected HoloError ${code}`);
 }
 
 /** CSR invariants: monotone rowPtr, strictly ascending columns, no diagonal, exact symmetry. */
@@ -101,7 +77,7 @@ describe('buildGraph', () => {
   // entries are O(1) and differ from scipy's only by summation order (a few ulps).
   for (const c of fixture.cases) {
     it(`matches scipy's degree and normalised Laplacian: ${c.name}`, () => {
-      const g = fromCase(c);
+      const g = graphFromCase(c);
       checkStructure(g);
       for (let i = 0; i < c.n; i++) expect(Math.abs(g.degree[i] - c.degree[i])).toBeLessThanOrEqual(1e-15 * c.degree[i]);
       if (c.L) expect(maxAbsDiff(denseL(g), c.L)).toBeLessThanOrEqual(1e-15);
@@ -109,7 +85,7 @@ describe('buildGraph', () => {
   }
 
   it('awkward12: self loops ignored, duplicates summed, zero weights dropped, isolated listed', () => {
-    const g = fromCase(fixture.cases.find((c) => c.name === 'awkward12')!);
+    const g = graphFromCase(fixture.cases.find((c) => c.name === 'awkward12')!);
     expect(Array.from(g.isolated)).toEqual([8, 9, 10, 11]);
     expect(g.degree[0]).toBe(4 + 0.25); // 0.5 + 1.5 + 2 to node 1, 0.25 to node 2, self loop 7 ignored
     expect(g.degree[6]).toBe(3); // 1 + 2, self loop 5 ignored

@@ -6,46 +6,18 @@
  * transforms; measured ≤ 2e-8), < 1e-7 with fft.js (float64 transforms, float32 role spectra;
  * measured ≤ 8e-9).
  */
-import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { HoloError } from '../../src/errors.js';
-import type { FftEngine } from '../../src/kernels/fft/engine.js';
-import { FftjsEngine } from '../../src/kernels/fft/fftjs.js';
 import { createPffftEngine } from '../../src/kernels/fft/pffft.js';
 import { cosine, norm } from '../../src/kernels/hrr/cosine.js';
 import { encodeWith, permutationMultiplier, permute, tokenize } from '../../src/kernels/hrr/encode.js';
 import { Hrr } from '../../src/kernels/hrr/hrr.js';
 import { encode, mapRoleSource } from '../../src/kernels/hrr/reference.js';
 import { role } from '../../src/kernels/hrr/role.js';
+import { ENGINES, expectCode, loadFixture, maxAbsDiff } from './support.js';
 
 interface EncodeCase { text: string; D: number; seed: number; tokens: string[]; vector: number[] }
-const fixture = JSON.parse(readFileSync(new URL('../fixtures/hrr.json', import.meta.url), 'utf8')) as {
-  encode: EncodeCase[]; permutationMultiplier: Record<string, number>;
-};
-
-const ENGINES: [string, (D: number) => Promise<FftEngine>][] = [
-  ['pffft', (D) => createPffftEngine(D)],
-  ['fftjs', async (D) => new FftjsEngine(D)],
-];
-
-const maxDiff = (x: ArrayLike<number>, y: ArrayLike<number>) => {
-  expect(x.length).toBe(y.length);
-  let m = 0;
-  for (let i = 0; i < x.length; i++) m = Math.max(m, Math.abs(x[i] - y[i]));
-  return m;
-};
-
-function expectCode(fn: () => unknown, code: string): void {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(HoloError);
-    expect((e as HoloError).code, (e as Error).message).toBe(code);
-    return;
-  }
-  throw new Error(`expected HoloError ${code}, nothing was thrown`);
-}
+const fixture = loadFixture<{ encode: EncodeCase[]; permutationMultiplier: Record<string, number> }>('hrr.json');
 
 describe('tokenize and Π', () => {
   it('tokenizes as the fixture (ASCII) and as documented (NFKC, \\p{L}\\p{N})', () => {
@@ -73,7 +45,7 @@ for (const [name, make] of ENGINES) {
       'matches numpy: %s', async (_, c) => {
         const hrr = new Hrr(await make(c.D));
         const v = encodeWith(hrr, mapRoleSource(hrr, c.seed), c.text);
-        expect(maxDiff(v, c.vector)).toBeLessThan(name === 'fftjs' ? 1e-7 : 1e-6);
+        expect(maxAbsDiff(v, c.vector)).toBeLessThan(name === 'fftjs' ? 1e-7 : 1e-6);
         expect(Math.abs(norm(v) - 1)).toBeLessThan(1e-6);
       });
 
@@ -81,7 +53,7 @@ for (const [name, make] of ENGINES) {
       const hrr = new Hrr(await make(2048));
       const out = new Float32Array(2048);
       expect(encodeWith(hrr, mapRoleSource(hrr), 'Dog!', out)).toBe(out);
-      expect(maxDiff(out, role('dog', 2048))).toBeLessThan(1e-6);
+      expect(maxAbsDiff(out, role('dog', 2048))).toBeLessThan(1e-6);
     });
   });
 }
@@ -122,7 +94,7 @@ describe('encode (reference facade) behaviour at D = 8192', () => {
       }), { seed: 1, numRuns: 25 });
     const hrr = new Hrr(await createPffftEngine(2048));
     const text = 'the quick brown fox jumps over the lazy dog';
-    expect(maxDiff(encodeWith(hrr, mapRoleSource(hrr), text), encode(text, 2048))).toBeLessThan(1e-6);
+    expect(maxAbsDiff(encodeWith(hrr, mapRoleSource(hrr), text), encode(text, 2048))).toBeLessThan(1e-6);
   });
 
   it('seed changes the encoding', () => {

@@ -9,46 +9,15 @@
  *   fft.js (float64 inside, float32 at the edges): one float32 rounding of a float64 result,
  *     so 2^-23 relative to the value plus float64 noise.
  */
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import type { FftEngine } from '../../src/kernels/fft/engine.js';
 import { FftjsEngine } from '../../src/kernels/fft/fftjs.js';
-import { createPffftEngine } from '../../src/kernels/fft/pffft.js';
 import { createEngine } from '../../src/kernels/fft/create.js';
-import { HoloError } from '../../src/errors.js';
+import { ENGINES, expectCode, gaussian, loadFixture, maxAbsDiff } from './support.js';
 
 interface SpectrumCase { name: string; D: number; x: number[]; Z: number[] }
-const fixture = JSON.parse(readFileSync(new URL('../fixtures/hrr.json', import.meta.url), 'utf8')) as {
-  spectrum: SpectrumCase[];
-};
-
-const ENGINES: [string, (D: number) => Promise<FftEngine>][] = [
-  ['pffft', (D) => createPffftEngine(D)],
-  ['fftjs', async (D) => new FftjsEngine(D)],
-];
-
-/** Deterministic Gaussian vector (mulberry32 + Box–Muller), scaled to norm ≈ scale. */
-function gaussian(D: number, seed: number, scale = 1): Float32Array {
-  let s = seed >>> 0;
-  const u = () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (((t ^ (t >>> 14)) >>> 0) + 0.5) / 4294967296;
-  };
-  const x = new Float32Array(D);
-  for (let i = 0; i < D; i++) x[i] = (Math.sqrt(-2 * Math.log(u())) * Math.cos(2 * Math.PI * u()) * scale) / Math.sqrt(D);
-  return x;
-}
+const fixture = loadFixture<{ spectrum: SpectrumCase[] }>('hrr.json');
 
 const maxAbs = (x: ArrayLike<number>) => { let m = 0; for (let i = 0; i < x.length; i++) m = Math.max(m, Math.abs(x[i])); return m; };
-const maxDiff = (x: ArrayLike<number>, y: ArrayLike<number>) => {
-  expect(x.length).toBe(y.length);
-  let m = 0;
-  for (let i = 0; i < x.length; i++) m = Math.max(m, Math.abs(x[i] - y[i]));
-  return m;
-};
 const norm = (x: ArrayLike<number>) => { let s = 0; for (let i = 0; i < x.length; i++) s += x[i] * x[i]; return Math.sqrt(s); };
 
 /** Naive O(D²) circular convolution in float64: (a ⊛ b)[j] = Σ_i a[i] b[(j − i) mod D]. */
@@ -60,17 +29,6 @@ function naiveConvolve(a: Float32Array, b: Float32Array): Float64Array {
     out[j] = s;
   }
   return out;
-}
-
-function expectCode(fn: () => unknown, code: string): void {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(HoloError);
-    expect((e as HoloError).code).toBe(code);
-    return;
-  }
-  throw new Error(`expected HoloError ${code}, nothing was thrown`);
 }
 
 for (const [name, make] of ENGINES) {
@@ -92,7 +50,7 @@ for (const [name, make] of ENGINES) {
         expect(Z.length).toBe(c.D + 2);
         // Per-bin absolute error relative to the spectrum's scale ‖X‖/√(D/2+1) = ‖x‖·√(D/(D/2+1)).
         const scale = norm(c.x) * Math.sqrt(c.D);
-        const err = maxDiff(Z, c.Z) / scale;
+        const err = maxAbsDiff(Z, c.Z) / scale;
         expect(err, `${c.name}: max bin error / (‖x‖√D)`).toBeLessThan(f64 ? 1e-7 : 1e-6);
         // DC and Nyquist are real.
         expect(Z[1]).toBe(0);
@@ -108,7 +66,7 @@ for (const [name, make] of ENGINES) {
           const X = new Float32Array(D), y = new Float32Array(D);
           e.forward(x, X);
           e.inverse(X, y);
-          expect(maxDiff(x, y) / maxAbs(x), `D=${D}`).toBeLessThan(f64 ? 1e-7 : 1e-6);
+          expect(maxAbsDiff(x, y) / maxAbs(x), `D=${D}`).toBeLessThan(f64 ? 1e-7 : 1e-6);
         }
       }
     });
@@ -135,7 +93,7 @@ for (const [name, make] of ENGINES) {
         const ref = naiveConvolve(a, b);
         const out = new Float32Array(D);
         e.convolve(a, b, out);
-        const err = maxDiff(out, ref) / (norm(a) * norm(b));
+        const err = maxAbsDiff(out, ref) / (norm(a) * norm(b));
         expect(err).toBeLessThan(f64 ? 1e-7 : 1e-6);
         // out may alias a or b
         const a2 = a.slice(), b2 = b.slice();
@@ -147,7 +105,7 @@ for (const [name, make] of ENGINES) {
         const B = new Float32Array(D), out2 = new Float32Array(D);
         e.forward(b, B);
         e.convolveSpectrum(a, B, out2);
-        expect(maxDiff(out2, ref) / (norm(a) * norm(b))).toBeLessThan(f64 ? 1e-7 : 1e-6);
+        expect(maxAbsDiff(out2, ref) / (norm(a) * norm(b))).toBeLessThan(f64 ? 1e-7 : 1e-6);
       }
     });
 

@@ -1,46 +1,19 @@
-import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { buildGraph, type Graph } from '../../src/kernels/graph/csr.js';
 import { heat, heatBound, heatCoefficients, heatMulti, heatTerms, DEFAULT_K } from '../../src/kernels/graph/heat.js';
 import { besselIe } from '../../src/kernels/graph/bessel.js';
 import { setKernelEngine } from '../../src/kernels/wasm/engine.js';
-import { HoloError } from '../../src/errors.js';
+import { expectCode, graphFromCase, loadFixture, maxAbsDiff } from './support.js';
 
 interface Run { t: number; K: number; x: number[]; y: number[] }
 interface Case { name: string; n: number; src: number[]; dst: number[]; weight: number[]; runs: Run[] }
 interface BesselRow { t: number; ive: number[]; ive_mp: number[]; iv?: number[] }
-const fixture = JSON.parse(readFileSync(new URL('../fixtures/heat.json', import.meta.url), 'utf8')) as {
-  cases: Case[];
-  bessel: BesselRow[];
-};
+const fixture = loadFixture<{ cases: Case[]; bessel: BesselRow[] }>('heat.json');
 
 const FC = { seed: 42, numRuns: 30 };
 
-function fromCase(c: Case): Graph {
-  return buildGraph(c.n, Uint32Array.from(c.src), Uint32Array.from(c.dst), Float64Array.from(c.weight));
-}
-
 const norm2 = (x: ArrayLike<number>) => Math.sqrt(Array.from(x).reduce((s, v) => s + v * v, 0));
-
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  expect(a.length).toBe(b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-  return m;
-}
-
-function expectCode(f: () => unknown, code: string, msg?: RegExp): void {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(HoloError);
-    expect((e as HoloError).code).toBe(code);
-    if (msg) expect((e as HoloError).message).toMatch(msg);
-    return;
-  }
-  throw new Error(`expected HoloError ${code}`);
-}
 
 /** Random graphs (loops, duplicates, zero weights, isolated nodes) with a signal x on them. */
 const graphAndSignal = (xMin: number) =>
@@ -131,7 +104,7 @@ for (const impl of ['js', 'wasm'] as const) {
       // rounding (K sweeps over ≤ 50-term rows; ≤ 2.2e-14 observed). All of it is below 1e-9.
       for (const c of fixture.cases) {
         it(`matches scipy expm_multiply: ${c.name}`, () => {
-          const g = fromCase(c);
+          const g = graphFromCase(c);
           for (const r of c.runs) {
             const x = Float64Array.from(r.x);
             const y = heat(g, x, r.t, { K: r.K });
@@ -144,7 +117,7 @@ for (const impl of ['js', 'wasm'] as const) {
 
       it('isolated nodes keep their value exactly; t = 0 is the identity exactly', () => {
         const c = fixture.cases.find((k) => k.name === 'awkward12')!;
-        const g = fromCase(c);
+        const g = graphFromCase(c);
         const x = Float64Array.from(c.runs[0].x);
         const y = heat(g, x, 3);
         for (const i of g.isolated) expect(y[i]).toBe(x[i]);
@@ -223,7 +196,7 @@ for (const impl of ['js', 'wasm'] as const) {
 
       it('leaves graph and x untouched; out may alias x', () => {
         const c = fixture.cases.find((k) => k.name === 'random50')!;
-        const g = fromCase(c);
+        const g = graphFromCase(c);
         const snapshot = { val: g.val.slice(), col: g.col.slice(), rowPtr: g.rowPtr.slice() };
         const x = Float64Array.from(c.runs[0].x);
         const x0 = x.slice();
@@ -263,7 +236,7 @@ for (const impl of ['js', 'wasm'] as const) {
       // (made with K = 38) is missed at 1e-9 but met at the bound; the rule's K = 38 meets it.
       it('t = 20: K = 24 misses 1e-9 by the predicted amount, the rule K meets it', () => {
         const c = fixture.cases.find((k) => k.name === 'random50')!;
-        const g = fromCase(c);
+        const g = graphFromCase(c);
         const r = c.runs.find((k) => k.t === 20 && k.x.every((v) => v >= 0))!;
         expect(r.K).toBe(rule(20));
         const x = Float64Array.from(r.x);
@@ -313,7 +286,7 @@ describe('heat: the engines agree bit for bit', () => {
   it('a graph keeps its WASM copy across calls; replacing its arrays makes a fresh one', () => {
     setKernelEngine('wasm');
     const c = fixture.cases.find((k) => k.name === 'random50')!;
-    const g = fromCase(c);
+    const g = graphFromCase(c);
     const x = Float64Array.from(c.runs[0].x);
     const y = heat(g, x, 2);
     expect(heat(g, x, 2)).toEqual(y);

@@ -12,13 +12,9 @@
  *   λ (epsUsed) to 1e-14 relative (float64 ‖b‖² summed in another order); floored exactly
  *   (the generator keeps every |B_k|² at least 1e-3 relative away from λ).
  */
-import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { HoloError } from '../../src/errors.js';
-import type { FftEngine } from '../../src/kernels/fft/engine.js';
 import { FftjsEngine } from '../../src/kernels/fft/fftjs.js';
-import { createPffftEngine } from '../../src/kernels/fft/pffft.js';
 import { bind, bindSpectrum, involution } from '../../src/kernels/hrr/bind.js';
 import { bundle } from '../../src/kernels/hrr/bundle.js';
 import { cosine, dot, norm, normalize } from '../../src/kernels/hrr/cosine.js';
@@ -26,59 +22,14 @@ import { Hrr } from '../../src/kernels/hrr/hrr.js';
 import * as facade from '../../src/kernels/hrr/reference.js';
 import { role, roleSpectrum } from '../../src/kernels/hrr/role.js';
 import { DEFAULT_BETA, unbind, unbindRole, type UnbindOptions } from '../../src/kernels/hrr/unbind.js';
+import { ENGINES, expectCode, gaussian, loadFixture, maxAbsDiff, ulp32 } from './support.js';
 
 interface BindCase { name: string; D: number; a: number[]; b: number[]; c: number[]; normA: number; normB: number }
 interface UnbindRun { opts: UnbindOptions; vector: number[]; epsUsed: number; floored: number; cosine: number; norm: number }
 interface UnbindCase { name: string; D: number; a: number[]; b: number[]; c: number[]; normB2: number; runs: UnbindRun[] }
-const fixture = JSON.parse(readFileSync(new URL('../fixtures/hrr.json', import.meta.url), 'utf8')) as {
-  numpy: string; seed: number; defaultBeta: number; bind: BindCase[]; unbind: UnbindCase[];
-};
-
-const ENGINES: [string, (D: number) => Promise<FftEngine>][] = [
-  ['pffft', (D) => createPffftEngine(D)],
-  ['fftjs', async (D) => new FftjsEngine(D)],
-];
+const fixture = loadFixture<{ numpy: string; seed: number; defaultBeta: number; bind: BindCase[]; unbind: UnbindCase[] }>('hrr.json');
 
 const f32 = (x: number[]) => Float32Array.from(x);
-
-/** Deterministic Gaussian vector (mulberry32 + Box–Muller), norm ≈ scale. */
-function gaussian(D: number, seed: number, scale = 1): Float32Array {
-  let s = seed >>> 0;
-  const u = () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (((t ^ (t >>> 14)) >>> 0) + 0.5) / 4294967296;
-  };
-  const x = new Float32Array(D);
-  for (let i = 0; i < D; i++) x[i] = (Math.sqrt(-2 * Math.log(u())) * Math.cos(2 * Math.PI * u()) * scale) / Math.sqrt(D);
-  return x;
-}
-
-const maxDiff = (x: ArrayLike<number>, y: ArrayLike<number>) => {
-  expect(x.length).toBe(y.length);
-  let m = 0;
-  for (let i = 0; i < x.length; i++) m = Math.max(m, Math.abs(x[i] - y[i]));
-  return m;
-};
-/** One float32 ulp at |v| (the spacing just above |v|). */
-const ulp32 = (v: number) => {
-  const a = Math.abs(Math.fround(v));
-  if (a < 2 ** -126) return 2 ** -149;
-  return 2 ** (Math.floor(Math.log2(a)) - 23);
-};
-
-function expectCode(fn: () => unknown, code: string): void {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(HoloError);
-    expect((e as HoloError).code, (e as Error).message).toBe(code);
-    return;
-  }
-  throw new Error(`expected HoloError ${code}, nothing was thrown`);
-}
 
 const FC = { seed: 1, numRuns: 25 };
 
@@ -110,7 +61,7 @@ for (const [name, make] of ENGINES) {
             expect(Math.abs(out[i] - c.c[i]), `c[${i}]`).toBeLessThanOrEqual(ulp32(c.c[i]) + 1e-13 * scale);
           }
         } else {
-          expect(maxDiff(out, c.c) / scale).toBeLessThan(1e-6);
+          expect(maxAbsDiff(out, c.c) / scale).toBeLessThan(1e-6);
         }
       });
 
@@ -118,7 +69,7 @@ for (const [name, make] of ENGINES) {
         it.each(u.runs.map((r) => [JSON.stringify(r.opts), r] as const))(`unbind ${u.name} %s`, async (_, r) => {
           const hrr = await H(u.D);
           const res = unbind(hrr, f32(u.c), f32(u.b), r.opts);
-          expect(maxDiff(res.vector, r.vector) / r.norm).toBeLessThan(f64 ? 1e-7 : 1e-6);
+          expect(maxAbsDiff(res.vector, r.vector) / r.norm).toBeLessThan(f64 ? 1e-7 : 1e-6);
           expect(res.floored).toBe(r.floored);
           if (r.opts.mode === 'approx') expect(res.epsUsed).toBe(0);
           else expect(Math.abs(res.epsUsed / r.epsUsed - 1)).toBeLessThan(1e-14);
@@ -132,7 +83,7 @@ for (const [name, make] of ENGINES) {
         const hrr = await H(256);
         fc.assert(fc.property(fc.integer(), fc.integer(), (s, t) => {
           const a = gaussian(256, s), b = gaussian(256, t, 3);
-          const err = maxDiff(bind(hrr, a, b), bind(hrr, b, a)) / (norm(a) * norm(b));
+          const err = maxAbsDiff(bind(hrr, a, b), bind(hrr, b, a)) / (norm(a) * norm(b));
           expect(err).toBeLessThan(f64 ? 1e-7 : 1e-6);
         }), FC);
       });
@@ -142,7 +93,7 @@ for (const [name, make] of ENGINES) {
         fc.assert(fc.property(fc.integer(), fc.integer(), fc.integer(), (s, t, v) => {
           const a = gaussian(256, s), b = gaussian(256, t, 2), c = gaussian(256, v, 0.5);
           const left = bind(hrr, bind(hrr, a, b), c), right = bind(hrr, a, bind(hrr, b, c));
-          expect(maxDiff(left, right) / (norm(a) * norm(b) * norm(c))).toBeLessThan(f64 ? 1e-7 : 2e-6);
+          expect(maxAbsDiff(left, right) / (norm(a) * norm(b) * norm(c))).toBeLessThan(f64 ? 1e-7 : 2e-6);
         }), FC);
       });
 
@@ -151,12 +102,12 @@ for (const [name, make] of ENGINES) {
         const delta = new Float32Array(256); delta[0] = 1;
         fc.assert(fc.property(fc.integer(), (s) => {
           const a = gaussian(256, s, 4);
-          expect(maxDiff(bind(hrr, a, delta), a) / norm(a)).toBeLessThan(f64 ? 1e-7 : 1e-6);
+          expect(maxAbsDiff(bind(hrr, a, delta), a) / norm(a)).toBeLessThan(f64 ? 1e-7 : 1e-6);
         }), FC);
         const ramp = Float32Array.from({ length: 256 }, (_, i) => i + 1);
         const d1 = new Float32Array(256); d1[1] = 1;
         const rotated = Float32Array.from({ length: 256 }, (_, i) => (i === 0 ? 256 : i));
-        expect(maxDiff(bind(hrr, ramp, d1), rotated)).toBeLessThan(f64 ? 1e-10 : 1e-4); // ‖ramp‖ ≈ 2365
+        expect(maxAbsDiff(bind(hrr, ramp, d1), rotated)).toBeLessThan(f64 ? 1e-10 : 1e-4); // ‖ramp‖ ≈ 2365
       });
 
       it("involution: NengoSPA's [1, 2, 3, 4, 5] → [1, 5, 4, 3, 2], and at D = 256", () => {
@@ -205,7 +156,7 @@ for (const [name, make] of ENGINES) {
           e.forward(gaussian(256, s), X);
           e.makeUnitary(X, U);
           e.makeUnitary(U, UU);
-          expect(maxDiff(U, UU)).toBeLessThanOrEqual(2 ** -23);
+          expect(maxAbsDiff(U, UU)).toBeLessThanOrEqual(2 ** -23);
         }), FC);
       });
 

@@ -8,45 +8,17 @@
  * possible; none occurs in the 62,720 fixture elements. The test first checks ≤ 1 ulp (so a
  * regenerated fixture with a rare last-bit flip reports as such), then counts exact matches.
  */
-import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { HoloError } from '../../src/errors.js';
-import type { FftEngine } from '../../src/kernels/fft/engine.js';
-import { FftjsEngine } from '../../src/kernels/fft/fftjs.js';
-import { createPffftEngine } from '../../src/kernels/fft/pffft.js';
 import { cosine, norm } from '../../src/kernels/hrr/cosine.js';
 import { Hrr } from '../../src/kernels/hrr/hrr.js';
 import { fmix32, fnv1a64, role, roleSpectrum, roleStream, Xoshiro128 } from '../../src/kernels/hrr/role.js';
+import { ENGINES, expectCode, loadFixture, ulp32 } from './support.js';
 
 interface RoleCase {
   token: string; D: number; seed: number; fnv64: string; state: number[]; draws: number[]; vector: number[];
 }
-const fixture = JSON.parse(readFileSync(new URL('../fixtures/hrr.json', import.meta.url), 'utf8')) as {
-  role: RoleCase[]; xoshiroZeroState: number[];
-};
-
-const ENGINES: [string, (D: number) => Promise<FftEngine>][] = [
-  ['pffft', (D) => createPffftEngine(D)],
-  ['fftjs', async (D) => new FftjsEngine(D)],
-];
-
-const ulp32 = (v: number) => {
-  const a = Math.abs(Math.fround(v));
-  if (a < 2 ** -126) return 2 ** -149;
-  return 2 ** (Math.floor(Math.log2(a)) - 23);
-};
-
-function expectCode(fn: () => unknown, code: string): void {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(HoloError);
-    expect((e as HoloError).code, (e as Error).message).toBe(code);
-    return;
-  }
-  throw new Error(`expected HoloError ${code}, nothing was thrown`);
-}
+const fixture = loadFixture<{ role: RoleCase[]; xoshiroZeroState: number[] }>('hrr.json');
 
 const label = (c: RoleCase) => `${JSON.stringify(c.token)} D=${c.D} seed=${c.seed}`;
 

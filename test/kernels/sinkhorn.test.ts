@@ -1,18 +1,15 @@
-import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HoloError } from '../../src/errors.js';
 import { sinkhorn, sinkhornBatch, type SinkhornProblem, type SinkhornResult } from '../../src/kernels/ot/sinkhorn.js';
 import { setKernelEngine } from '../../src/kernels/wasm/engine.js';
 import { allocOrZero, loadWasm, wasmStatus } from '../../src/kernels/wasm/load.js';
+import { expectCode, loadFixture } from './support.js';
 
 interface FixtureCase {
   name: string; n: number; m: number; a: number[] | null; b: number[] | null; C: number[];
   epsilon: number; epsilonRel: number; plan: number[]; cost: number; potIterations: number;
 }
-const fixture = JSON.parse(readFileSync(new URL('../fixtures/sinkhorn.json', import.meta.url), 'utf8')) as {
-  seed: number; numpy: string; pot: string; cases: FixtureCase[];
-};
+const fixture = loadFixture<{ seed: number; numpy: string; pot: string; cases: FixtureCase[] }>('sinkhorn.json');
 
 const f64 = (x: number[] | null) => (x === null ? null : Float64Array.from(x));
 const sum = (x: ArrayLike<number>) => { let s = 0; for (let i = 0; i < x.length; i++) s += x[i]; return s; };
@@ -28,14 +25,6 @@ function maxAbsDiff(x: ArrayLike<number>, y: ArrayLike<number>): number {
   let d = 0;
   for (let k = 0; k < x.length; k++) d = Math.max(d, Math.abs(x[k] - y[k]));
   return d;
-}
-
-function expectCode(fn: () => unknown, code: string, message?: RegExp): void {
-  let err: unknown;
-  try { fn(); } catch (e) { err = e; }
-  expect(err).toBeInstanceOf(HoloError);
-  expect((err as HoloError).code).toBe(code);
-  if (message) expect((err as HoloError).message).toMatch(message);
 }
 
 /** A random problem: costs in [-1, 1] · scale, histograms with some zeros, mass 1. */

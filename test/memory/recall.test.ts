@@ -2,20 +2,9 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { scanAll, topK } from '../../src/memory/recall.js';
 import { HoloError } from '../../src/errors.js';
+import { rng } from './support.js';
 
 const FC = { seed: 7, numRuns: 40 };
-
-/** mulberry32: a small seeded PRNG, so each property run builds its data from one integer. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** count unit rows of length D (float32-rounded), then `dupes` rows overwritten by copies of others. */
 function slabOf(count: number, D: number, dupes: number, r: () => number): Float32Array {

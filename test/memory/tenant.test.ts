@@ -2,36 +2,12 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { TenantMemory, TENANT_DEFAULTS } from '../../src/memory/tenant.js';
 import { normalize } from '../../src/kernels/hrr/cosine.js';
-import { HoloError } from '../../src/errors.js';
+import { bits, code, rng } from './support.js';
 
 const D = 256;
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function randomVector(r: () => number, n = D): Float32Array {
   return Float32Array.from({ length: n }, () => r() * 2 - 1);
-}
-
-function bits(v: Float32Array): number[] {
-  return [...new Uint32Array(v.buffer, v.byteOffset, v.length)];
-}
-
-function code(f: () => unknown): string {
-  try {
-    f();
-  } catch (e) {
-    return e instanceof HoloError ? e.code : `not a HoloError: ${String(e)}`;
-  }
-  return 'none';
 }
 
 describe('TenantMemory basics', () => {
