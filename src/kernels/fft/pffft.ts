@@ -15,6 +15,8 @@
 import PFFFT, { type PffftModule } from '@echogarden/pffft-wasm/simd';
 import type { FftEngine, InverseMode } from './engine.js';
 import { checkDim } from '../check.js';
+import { kernelEngine } from '../wasm/engine.js';
+import { allocOrZero, loadWasm, type KernelsWasm } from '../wasm/load.js';
 
 const PFFFT_REAL = 0;
 const PFFFT_FORWARD = 0;
@@ -45,6 +47,7 @@ export class PffftEngine implements FftEngine {
   private readonly pC: number; // accumulator
   private readonly pWork: number;
   private heap!: Float32Array;
+  private filter?: { exports: KernelsWasm; heap: Float32Array; pB: number; pW: number } | null;
 
   /** Use createPffftEngine (async: the WASM module must be loaded first). */
   constructor(m: PffftModule, D: number) {
@@ -116,20 +119,32 @@ export class PffftEngine implements FftEngine {
     out.set(h.subarray(this.pX, this.pX + D));
   }
 
+  /**
+   * The spectral filter bin by bin. Runs in kernels.wasm (f64x2 SIMD, src/kernels/wasm/assembly/
+   * spectral.ts) when the WASM kernels are in use, else in the JS loop below: the same float64
+   * operations in the same order, so the two give the same bits (test/kernels/hrr.test.ts).
+   */
   inverseFilter(B: Float32Array, W: Float32Array, mode: InverseMode, lambda: number): number {
     const D = this.D;
-    let floored = 0;
     const floor = mode === 'floor';
-    // Block 0, slots 0 and 4: the real DC and Nyquist bins.
+    // Block 0, slots 0 and 4: the real DC and Nyquist bins (read before W, which may alias B).
     const dc = B[0], ny = B[4];
-    for (let b = 0; b < D; b += 8) {
-      for (let i = 0; i < 4; i++) {
-        const r = b + i, m = r + 4;
-        const br = B[r], bi = B[m], p = br * br + bi * bi;
-        if (p < lambda) floored++;
-        const s = floor ? 1 / (p > lambda ? p : lambda) : 1 / (p + lambda);
-        W[r] = br * s;
-        W[m] = -bi * s;
+    let floored = 0;
+    const w = kernelEngine() === 'wasm' ? this.filterBlock() : null;
+    if (w) {
+      w.heap.set(B, w.pB >> 2);
+      floored = w.exports.pffftInverseFilter(w.pB, w.pW, D, floor ? 1 : 0, lambda);
+      W.set(w.heap.subarray(w.pW >> 2, (w.pW >> 2) + D));
+    } else {
+      for (let b = 0; b < D; b += 8) {
+        for (let i = 0; i < 4; i++) {
+          const r = b + i, m = r + 4;
+          const br = B[r], bi = B[m], p = br * br + bi * bi;
+          if (p < lambda) floored++;
+          const s = floor ? 1 / (p > lambda ? p : lambda) : 1 / (p + lambda);
+          W[r] = br * s;
+          W[m] = -bi * s;
+        }
       }
     }
     // Redo the two real bins: each is its own bin, not a (re, im) pair.
@@ -140,6 +155,16 @@ export class PffftEngine implements FftEngine {
     W[0] = floor ? dc / Math.max(pdc, lambda) : dc / (pdc + lambda);
     W[4] = floor ? ny / Math.max(pny, lambda) : ny / (pny + lambda);
     return floored;
+  }
+
+  /** Two D-float blocks in kernels.wasm's memory for the filter (once per engine), or null. */
+  private filterBlock(): { exports: KernelsWasm; heap: Float32Array; pB: number; pW: number } | null {
+    if (this.filter !== undefined) return this.filter;
+    const wasm = loadWasm();
+    const pB = wasm ? allocOrZero(wasm, this.D * 8) : 0;
+    // kernels.wasm's memory is fixed (never grows), so one view of it stays valid.
+    this.filter = wasm && pB ? { exports: wasm, heap: new Float32Array(wasm.memory.buffer), pB, pW: pB + this.D * 4 } : null;
+    return this.filter;
   }
 
   conjugate(B: Float32Array, W: Float32Array): void {

@@ -38,10 +38,11 @@ export interface KernelsWasm {
   log(x: number): number;
   chebyshev1(n: number, rowPtr: number, col: number, val: number, a: number, b: number, y: number, c: number, K: number): void;
   chebyshevMany(n: number, rowPtr: number, col: number, val: number, a: number, b: number, ys: number, cs: number, m: number, K: number): void;
+  pffftInverseFilter(B: number, W: number, D: number, floor: number, lambda: number): number;
 }
 
 const FUNCTIONS = [
-  'alloc', 'free', 'iterate', 'exp', 'log', 'chebyshev1', 'chebyshevMany',
+  'alloc', 'free', 'iterate', 'exp', 'log', 'chebyshev1', 'chebyshevMany', 'pffftInverseFilter',
 ] as const;
 const CANDIDATES = ['../../../kernels.wasm', '../../../dist/kernels.wasm'];
 
