@@ -13,32 +13,20 @@
  * need dist/kernels.wasm; the C source is found next to this file, from dist/bench/, or under the
  * current directory).
  */
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import { buildGraph, type Graph } from '../src/kernels/graph/csr.js';
 import { heat, heatCoefficients } from '../src/kernels/graph/heat.js';
 import { setKernelEngine, type KernelEngine } from '../src/kernels/wasm/engine.js';
 import { wasmStatus } from '../src/kernels/wasm/load.js';
+import { buildNative, readArray, type Native } from './native.js';
+import { rng } from './seeded.js';
 import { measure, type Row } from './timing.js';
 
 const K = 24;
 const T = 1;
 const ROUNDS = 3;
-
-/** mulberry32: a tiny seeded PRNG, so every run benches the same graphs. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let z = s;
-    z = Math.imul(z ^ (z >>> 15), z | 1);
-    z ^= z + Math.imul(z ^ (z >>> 7), z | 61);
-    return ((z ^ (z >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** n nodes, about `perRow` stored entries per row: n·perRow/2 random edges, weights in [0.1, 2]. */
 function randomGraph(n: number, perRow: number, seed: number): { graph: Graph; x: Float64Array } {
@@ -56,18 +44,6 @@ function randomGraph(n: number, perRow: number, seed: number): { graph: Graph; x
   return { graph: buildGraph(n, src, dst, w), x };
 }
 
-function nativeSource(): string | null {
-  // bench/native/heat.c next to this file, from dist/bench/ back to the source tree, or from cwd.
-  const candidates = ['./native/heat.c', '../../bench/native/heat.c'].map((rel) => fileURLToPath(new URL(rel, import.meta.url)));
-  candidates.push(join(process.cwd(), 'bench', 'native', 'heat.c'));
-  return candidates.find((p) => existsSync(p)) ?? null;
-}
-
-function hasCc(): boolean {
-  const r = spawnSync('cc', ['--version'], { stdio: 'ignore' });
-  return r.status === 0;
-}
-
 /** Writes the CSR, x and the coefficients in heat.c's input layout. */
 function writeInput(path: string, g: Graph, x: Float64Array, c: Float64Array): void {
   const ints = new Int32Array(4 + g.n + 1 + g.nnz + g.isolated.length);
@@ -83,16 +59,11 @@ function writeInput(path: string, g: Graph, x: Float64Array, c: Float64Array): v
 }
 
 /** Runs the C loop; returns its median µs and its result vector. */
-function runNative(exe: string, dir: string, g: Graph, x: Float64Array, reps: number): { us: number; y: Float64Array } {
-  const input = join(dir, `in-${g.n}.bin`), output = join(dir, `out-${g.n}.bin`);
+function runNative(native: Native, g: Graph, x: Float64Array, reps: number): { us: number; y: Float64Array } {
+  const input = join(native.dir, `in-${g.n}.bin`), output = join(native.dir, `out-${g.n}.bin`);
   writeInput(input, g, x, heatCoefficients(T, K));
-  const r = spawnSync(exe, [input, String(reps), output], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`native heat failed: ${r.stderr}`);
-  const match = /median_us\s+([0-9.eE+-]+)/.exec(r.stdout);
-  if (!match) throw new Error(`native heat printed no median: ${r.stdout}`);
-  const buf = readFileSync(output);
-  const y = new Float64Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
-  return { us: Number(match[1]), y };
+  const us = native.run([input, String(reps), output]).field('median_us');
+  return { us, y: readArray(output, Float64Array) };
 }
 
 export function runHeatBench(): Row[] {
@@ -100,20 +71,7 @@ export function runHeatBench(): Row[] {
     { n: 1_000, perRow: 20, seed: 1, reps: 200, warmup: 50 },
     { n: 10_000, perRow: 200, seed: 2, reps: 25, warmup: 5 },
   ];
-  let exe: string | null = null;
-  let dir: string | null = null;
-  const src = nativeSource();
-  if (!hasCc()) console.log('native baseline skipped: no cc');
-  else if (!src) console.log('native baseline skipped: bench/native/heat.c not found');
-  else {
-    dir = mkdtempSync(join(tmpdir(), 'holoserve-heat-'));
-    exe = join(dir, 'heat');
-    const cc = spawnSync('cc', ['-O3', '-march=native', '-o', exe, src, '-lm'], { encoding: 'utf8' });
-    if (cc.status !== 0) {
-      console.log(`native baseline skipped: cc failed: ${cc.stderr}`);
-      exe = null;
-    }
-  }
+  const native = buildNative('heat');
   const status = wasmStatus();
   const engines: KernelEngine[] = status.loaded ? ['js', 'wasm'] : ['js'];
   if (!status.loaded) console.log(`heat wasm rows skipped: ${status.reason}`);
@@ -141,13 +99,13 @@ export function runHeatBench(): Row[] {
       // The machine is shared: alternate the engines and C three times and keep each side's
       // median round, so that a burst of load elsewhere does not land on one side only.
       const ours = new Map<KernelEngine, Row[]>(engines.map((e) => [e, []]));
-      const native: number[] = [];
+      const nativeUs: number[] = [];
       let nativeY: Float64Array | null = null;
-      for (let round = 0; round < (exe && dir ? ROUNDS : 1); round++) {
+      for (let round = 0; round < (native ? ROUNDS : 1); round++) {
         for (const e of engines) ours.get(e)!.push(time(e));
-        if (exe && dir) {
-          const r = runNative(exe, dir, graph, x, c.reps);
-          native.push(r.us);
+        if (native) {
+          const r = runNative(native, graph, x, c.reps);
+          nativeUs.push(r.us);
           nativeY = r.y;
         }
       }
@@ -157,20 +115,20 @@ export function runHeatBench(): Row[] {
         // FMA contraction in C changes rounding only: anything above 1e-12 is a real mismatch.
         if (!(diff <= 1e-12)) throw new Error(`native and JS heat disagree by ${diff}`);
       }
-      native.sort((p, q) => p - q);
+      nativeUs.sort((p, q) => p - q);
       for (const e of engines) {
         const runs = ours.get(e)!.sort((p, q) => p.medianUs - q.medianUs);
         const row = runs[runs.length >> 1];
-        if (native.length > 0) {
-          const nativeUs = native[native.length >> 1];
-          row.extra = { native_us: nativeUs, ratio: Number((row.medianUs / nativeUs).toFixed(3)) };
+        if (nativeUs.length > 0) {
+          const us = nativeUs[nativeUs.length >> 1];
+          row.extra = { native_us: us, ratio: Number((row.medianUs / us).toFixed(3)) };
         }
         rows.push(row);
       }
     }
   } finally {
     setKernelEngine('auto');
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    native?.remove();
   }
   return rows;
 }

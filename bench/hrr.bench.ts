@@ -9,11 +9,9 @@
  *
  * Run alone: npm run build && node dist/bench/hrr.bench.js
  */
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import { FftjsEngine } from '../src/kernels/fft/fftjs.js';
 import { createPffftEngine } from '../src/kernels/fft/pffft.js';
 import { checkVector } from '../src/kernels/check.js';
@@ -24,48 +22,14 @@ import { Hrr } from '../src/kernels/hrr/hrr.js';
 import { mapRoleSource } from '../src/kernels/hrr/reference.js';
 import { role, roleSpectrum } from '../src/kernels/hrr/role.js';
 import { unbind, unbindRole } from '../src/kernels/hrr/unbind.js';
+import { buildNative, readArray, type Native } from './native.js';
+import { gaussian } from './seeded.js';
 import { measure, type Row } from './timing.js';
 
 const DIMS = [2048, 8192, 16384];
 const TEXT = 'the quick brown fox jumps over the lazy dog'; // 8 distinct words, 9 tokens ('the' twice)
 
 interface NativeTimes { bind_us: number; bind_spectrum_us: number; unbind_us: number; fft_pair_us: number }
-
-/** Deterministic Gaussian vector of norm ≈ 1 (mulberry32 + Box–Muller). */
-function gaussian(D: number, seed: number): Float32Array {
-  let s = seed >>> 0;
-  const u = () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (((t ^ (t >>> 14)) >>> 0) + 0.5) / 4294967296;
-  };
-  const x = new Float32Array(D);
-  for (let i = 0; i < D; i++) x[i] = (Math.sqrt(-2 * Math.log(u())) * Math.cos(2 * Math.PI * u())) / Math.sqrt(D);
-  return x;
-}
-
-function nativeSource(): string | null {
-  // bench/native/fftw-bind.c next to this file, from dist/bench/ back to the source tree, or from cwd.
-  const candidates = ['./native/fftw-bind.c', '../../bench/native/fftw-bind.c'].map((rel) => fileURLToPath(new URL(rel, import.meta.url)));
-  candidates.push(join(process.cwd(), 'bench', 'native', 'fftw-bind.c'));
-  return candidates.find((p) => existsSync(p)) ?? null;
-}
-
-/** Compiles fftw-bind.c into dir; returns the executable, or why the baseline is skipped. */
-function buildNative(dir: string): { exe?: string; skipped?: string } {
-  if (spawnSync('cc', ['--version'], { stdio: 'ignore' }).status !== 0) return { skipped: 'no cc on PATH' };
-  const src = nativeSource();
-  if (!src) return { skipped: 'bench/native/fftw-bind.c not found' };
-  // Ask the compiler whether fftw3.h is on its include path rather than guessing where it lives.
-  const probe = spawnSync('cc', ['-E', '-x', 'c', '-'], { input: '#include <fftw3.h>\n', encoding: 'utf8' });
-  if (probe.status !== 0) return { skipped: 'fftw3.h not found (apt-get install libfftw3-dev)' };
-  const exe = join(dir, 'fftw-bind');
-  const cc = spawnSync('cc', ['-O3', '-march=native', '-o', exe, src, '-lfftw3f', '-lm'], { encoding: 'utf8' });
-  if (cc.status !== 0) return { skipped: `cc failed: ${cc.stderr.trim()}` };
-  return { exe };
-}
 
 interface Inputs { a: Float32Array; b: Float32Array; c: Float32Array; r: Float32Array; R: Float32Array }
 
@@ -79,9 +43,8 @@ function writeNativeInput(dir: string, hrr: Hrr, x: Inputs): void {
 }
 
 /** Runs fftw-bind for one D (just before the JS rows of that D, so both see the same load). */
-function runNative(exe: string, dir: string, D: number): NativeTimes {
-  const r = spawnSync(exe, [dir, String(D)], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`native fftw-bind failed: ${r.stderr}`);
+function runNative(native: Native, D: number): NativeTimes {
+  const r = native.run([native.dir, String(D)]);
   const f = Object.fromEntries(r.stdout.trim().split(' ').map((kv) => kv.split('=')).map(([k, v]) => [k, Number(v)]));
   if (f.D !== D) throw new Error(`native fftw-bind printed no timings: ${r.stdout}`);
   return { bind_us: f.bind_us, bind_spectrum_us: f.bind_spectrum_us, unbind_us: f.unbind_us, fft_pair_us: f.fft_pair_us };
@@ -90,8 +53,7 @@ function runNative(exe: string, dir: string, D: number): NativeTimes {
 /** The native results must be the same bind / unbind, or the comparison means nothing. */
 function checkNativeAgrees(dir: string, hrr: Hrr, x: Inputs): void {
   const D = hrr.D;
-  const buf = readFileSync(join(dir, `out-${D}.bin`));
-  const nat = new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
+  const nat = readArray(join(dir, `out-${D}.bin`), Float32Array);
   const ours = [bind(hrr, x.a, x.b), bindSpectrum(hrr, x.a, x.R), unbind(hrr, x.c, x.b).vector];
   ours.forEach((v, k) => {
     let diff = 0, n2 = 0;
@@ -105,19 +67,17 @@ const ratio = (ours: number, native: number) => Number((ours / native).toFixed(3
 
 export async function runHrrBench(): Promise<Row[]> {
   const rows: Row[] = [];
-  const dir = mkdtempSync(join(tmpdir(), 'holoserve-hrr-'));
+  const native = buildNative('fftw-bind', { libs: ['fftw3f'], header: { name: 'fftw3.h', missing: 'fftw3.h not found (apt-get install libfftw3-dev)' } });
   try {
-    const built = buildNative(dir);
-    if (built.skipped) console.log(`native FFTW baseline skipped: ${built.skipped}`);
     for (const D of DIMS) {
       const hrr = new Hrr(await createPffftEngine(D));
       const a = gaussian(D, 1), b = gaussian(D, 2), r = role('bench', D);
       const x: Inputs = { a, b, c: bind(hrr, a, b), r, R: roleSpectrum(hrr, r) };
       let nat: NativeTimes | undefined;
-      if (built.exe) {
-        writeNativeInput(dir, hrr, x);
-        nat = runNative(built.exe, dir, D);
-        checkNativeAgrees(dir, hrr, x);
+      if (native) {
+        writeNativeInput(native.dir, hrr, x);
+        nat = runNative(native, D);
+        checkNativeAgrees(native.dir, hrr, x);
       }
       const e = hrr.engine, size = `D=${D}`;
       const out = new Float32Array(D), S = new Float32Array(D), W = new Float32Array(D), y = new Float32Array(D);
@@ -159,7 +119,7 @@ export async function runHrrBench(): Promise<Row[]> {
       rows.push(fftjsRow);
     }
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    native?.remove();
   }
   return rows;
 }

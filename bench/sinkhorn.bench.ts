@@ -10,32 +10,20 @@
  *
  * Alone, from the repository root: npm run build && node dist/bench/sinkhorn.bench.js
  */
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import { sinkhorn, type SinkhornResult } from '../src/kernels/ot/sinkhorn.js';
 import { setKernelEngine, type KernelEngine } from '../src/kernels/wasm/engine.js';
 import { wasmStatus } from '../src/kernels/wasm/load.js';
+import { buildNative, type Native } from './native.js';
+import { rng } from './seeded.js';
 import { measure, type Row } from './timing.js';
 
 const N = 64;
 const ITERS = 100;
 const REPS = 200;
 const ROUNDS = 3;
-
-/** mulberry32: a tiny seeded PRNG, so every run benches the same problem. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let z = s;
-    z = Math.imul(z ^ (z >>> 15), z | 1);
-    z ^= z + Math.imul(z ^ (z >>> 7), z | 61);
-    return ((z ^ (z >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function histogram(r: () => number, k: number): Float64Array {
   const h = new Float64Array(k);
@@ -54,52 +42,16 @@ function problem(seed: number): { a: Float64Array; b: Float64Array; C: Float64Ar
   return { a: histogram(r, N), b: histogram(r, N), C, maxC };
 }
 
-function nativeSource(): string | null {
-  // bench/native/sinkhorn.c next to this file, from dist/bench/ back to the source tree, or cwd.
-  const candidates = ['./native/sinkhorn.c', '../../bench/native/sinkhorn.c'].map((rel) =>
-    fileURLToPath(new URL(rel, import.meta.url)));
-  candidates.push(join(process.cwd(), 'bench', 'native', 'sinkhorn.c'));
-  return candidates.find((p) => existsSync(p)) ?? null;
-}
-
-function hasCc(): boolean {
-  return spawnSync('cc', ['--version'], { stdio: 'ignore' }).status === 0;
-}
-
-interface Native { us: number; cost: number; iterations: number; absorptions: number }
-
-function runNative(exe: string, input: string, eps: number): Native {
-  const args = [input, String(N), String(N), eps.toPrecision(17), String(ITERS), '0', String(REPS)];
-  const r = spawnSync(exe, args, { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`native sinkhorn failed: ${r.stderr}`);
-  const field = (k: string): number => {
-    const match = new RegExp(`^${k}\\s+(\\S+)$`, 'm').exec(r.stdout);
-    if (!match) throw new Error(`native sinkhorn printed no ${k}: ${r.stdout}`);
-    return Number(match[1]);
-  };
-  return { us: field('median_us'), cost: field('cost'), iterations: field('iterations'), absorptions: field('absorptions') };
+function runNative(native: Native, input: string, eps: number): { us: number; cost: number; iterations: number; absorptions: number } {
+  const r = native.run([input, String(N), String(N), eps.toPrecision(17), String(ITERS), '0', String(REPS)]);
+  return { us: r.field('median_us'), cost: r.field('cost'), iterations: r.field('iterations'), absorptions: r.field('absorptions') };
 }
 
 export function runSinkhornBench(): Row[] {
   const { a, b, C, maxC } = problem(7);
-  let exe: string | null = null;
-  let dir: string | null = null;
-  let input: string | null = null;
-  const src = nativeSource();
-  if (!hasCc()) console.log('native baseline skipped: no cc');
-  else if (!src) console.log('native baseline skipped: bench/native/sinkhorn.c not found');
-  else {
-    dir = mkdtempSync(join(tmpdir(), 'holoserve-sinkhorn-'));
-    exe = join(dir, 'sinkhorn');
-    const cc = spawnSync('cc', ['-O3', '-march=native', '-o', exe, src, '-lm'], { encoding: 'utf8' });
-    if (cc.status !== 0) {
-      console.log(`native baseline skipped: cc failed: ${cc.stderr}`);
-      exe = null;
-    } else {
-      input = join(dir, 'in.bin');
-      writeFileSync(input, Buffer.concat([C, a, b].map((x) => Buffer.from(x.buffer, x.byteOffset, x.byteLength))));
-    }
-  }
+  const native = buildNative('sinkhorn');
+  const input = native && join(native.dir, 'in.bin');
+  if (input) writeFileSync(input, Buffer.concat([C, a, b].map((x) => Buffer.from(x.buffer, x.byteOffset, x.byteLength))));
   const status = wasmStatus();
   const engines: KernelEngine[] = status.loaded ? ['js', 'wasm'] : ['js'];
   if (!status.loaded) console.log(`sinkhorn wasm rows skipped: ${status.reason}`);
@@ -122,29 +74,29 @@ export function runSinkhornBench(): Row[] {
         throw new Error(`wasm and js sinkhorn disagree: cost ${wasm.cost} vs ${ours.cost}`);
       }
       const timed = new Map<KernelEngine, Row[]>(engines.map((e) => [e, []]));
-      const native: number[] = [];
+      const nativeUs: number[] = [];
       for (let round = 0; round < ROUNDS; round++) {
         for (const e of engines) {
           setKernelEngine(e);
           timed.get(e)!.push(measure(`sinkhorn ${N}x${N} (${e})`, `n=m=${N}, ${ITERS} iterations, eps=${label}·max C`,
             () => sinkhorn(a, b, C, N, N, opts), { warmup: 50, reps: REPS, budgetMs: 3000 }));
         }
-        if (exe && input) {
-          const nat = runNative(exe, input, eps);
+        if (native && input) {
+          const nat = runNative(native, input, eps);
           // Same iterates: FMA contraction in C changes rounding only.
           const rel = Math.abs(nat.cost - ours.cost) / Math.abs(ours.cost);
           if (!(rel <= 1e-12) || nat.iterations !== ITERS) {
             throw new Error(`native and JS sinkhorn disagree: cost ${nat.cost} vs ${ours.cost}, ${nat.iterations} iterations`);
           }
-          native.push(nat.us);
+          nativeUs.push(nat.us);
         }
       }
-      native.sort((p, q) => p - q);
+      nativeUs.sort((p, q) => p - q);
       for (const e of engines) {
         const row = timed.get(e)!.sort((p, q) => p.medianUs - q.medianUs)[ROUNDS >> 1];
         row.extra = { iterations: ours.iterations, absorptions: ours.absorptions, marginalError: ours.marginalError };
-        if (native.length > 0) {
-          row.extra.native_us = native[native.length >> 1];
+        if (nativeUs.length > 0) {
+          row.extra.native_us = nativeUs[nativeUs.length >> 1];
           row.extra.ratio = Number((row.medianUs / row.extra.native_us).toFixed(3));
         }
         rows.push(row);
@@ -152,7 +104,7 @@ export function runSinkhornBench(): Row[] {
     }
   } finally {
     setKernelEngine('auto');
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    native?.remove();
   }
   return rows;
 }
