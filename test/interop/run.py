@@ -58,13 +58,14 @@ from scipy.sparse.csgraph import laplacian  # noqa: E402
 from scipy.sparse.linalg import expm_multiply  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'fixtures'))
+import hrr_reference  # noqa: E402
 from holoclient import HoloClient, f32, f64, from_f32, from_f64, pack, u32  # noqa: E402
+from hrr_reference import bind64, cos64, irfft, rfft, role_spectrum, unbind_spectrum  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 MAIN = os.path.join(ROOT, 'dist', 'src', 'main.js')
 READY = re.compile(r'holoserve: ready on ws://([^:/\s]+|\[[^\]]+\]):(\d+)/v1')
-MASK32 = 0xFFFFFFFF
-DEFAULT_BETA = 1e-3  # the server's unbindBeta knob default (src/config.ts)
 rng = np.random.default_rng(20241126)
 
 
@@ -89,145 +90,29 @@ R = Results()
 
 
 # ================================================================ numpy references
-# Copied from test/fixtures/gen-hrr.py (that script writes hrr.json when imported, so it is not
-# imported): role(), role_spectrum(), encode() and the unbind formulas of src/kernels/hrr/.
+# role, encode and the unbind formulas of src/kernels/hrr/ live in test/fixtures/hrr_reference.py
+# (shared with gen-hrr.py, which writes hrr.json); this file only caches roles and adds approx.
 
-def rfft(x):
-    return np.fft.rfft(np.asarray(x, dtype=np.float64))
-
-
-def irfft(X, D):
-    return np.fft.irfft(X, n=D)
-
-
-def bind64(a, b):
-    return irfft(rfft(a) * rfft(b), len(a))
-
-
-def involution(b):
-    return np.roll(np.asarray(b)[::-1], 1)
-
-
-def fnv1a64(data):
-    h = 0xCBF29CE484222325
-    for byte in data:
-        h = ((h ^ byte) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
-    return h
-
-
-def fmix32(x):
-    x &= MASK32
-    x ^= x >> 16
-    x = (x * 0x85EBCA6B) & MASK32
-    x ^= x >> 13
-    x = (x * 0xC2B2AE35) & MASK32
-    x ^= x >> 16
-    return x
-
-
-def rotl(x, k):
-    return ((x << k) | (x >> (32 - k))) & MASK32
-
-
-class Xoshiro128ss:
-    def __init__(self, s):
-        self.s = list(s)
-        if not any(self.s):
-            self.s[0] = 1
-
-    def next(self):
-        s = self.s
-        result = (rotl((s[1] * 5) & MASK32, 7) * 9) & MASK32
-        t = (s[1] << 9) & MASK32
-        s[2] ^= s[0]
-        s[3] ^= s[1]
-        s[1] ^= s[2]
-        s[0] ^= s[3]
-        s[2] ^= t
-        s[3] = rotl(s[3], 11)
-        return result
-
-
-TWO_PI_OVER_2_32 = (2 * math.pi) / 4294967296.0
 _role_cache = {}
 
 
 def role(token, D, seed=0):
     key = (token, D, seed)
-    if key in _role_cache:
-        return _role_cache[key]
-    h = fnv1a64(token.encode('utf-8'))
-    hi, lo = h >> 32, h & MASK32
-    s0 = fmix32(lo ^ 0x9E3779B9)
-    s1 = fmix32(hi ^ s0)
-    s2 = fmix32(seed ^ s1)
-    s3 = fmix32(D ^ s2)
-    g = Xoshiro128ss([s0, s1, s2, s3])
-    half = D // 2
-    F = np.zeros(half + 1, dtype=np.complex128)
-    F[0] = -1.0 if g.next() >> 31 else 1.0
-    F[half] = -1.0 if g.next() >> 31 else 1.0
-    for k in range(1, half):
-        phi = g.next() * TWO_PI_OVER_2_32
-        F[k] = complex(math.cos(phi), math.sin(phi))
-    r = irfft(F, D).astype(np.float32)
-    _role_cache[key] = r
-    return r
-
-
-def role_spectrum(r):
-    """rfft(role) with every bin set back to modulus 1 (roleSpectrum in role.ts)."""
-    Rs = rfft(r)
-    m = np.abs(Rs)
-    Rs = np.where(m == 0, 1.0 + 0j, Rs / np.where(m == 0, 1.0, m))
-    Rs[0] = -1.0 if Rs[0].real < 0 else 1.0
-    Rs[-1] = -1.0 if Rs[-1].real < 0 else 1.0
-    return Rs
+    if key not in _role_cache:
+        _role_cache[key] = hrr_reference.role(token, D, seed)
+    return _role_cache[key]
 
 
 def unbind_ref(c, B, power, mode, eps=None, snr=None, beta=None):
     """(vector, lambda, floored, margin) by the formulas of unbind.ts, B = rfft(b) (or a role
-    spectrum with power 1). margin: the relative distance of the nearest bin's |B|^2 to lambda
-    (the float32 and float64 floored counts can only disagree when it is tiny)."""
-    D = len(c)
-    C = rfft(c)
+    spectrum with power 1); see hrr_reference.unbind_spectrum. approx: irfft(rfft(c)·conj(B))."""
     if mode == 'approx':
-        return irfft(C * np.conj(B), D), 0.0, 0, math.inf
-    beta = DEFAULT_BETA if beta is None else beta
-    if mode == 'exact':
-        lam = eps if eps is not None else beta * power
-    else:
-        lam = 1 / snr if snr is not None else beta * power
-    P = B.real ** 2 + B.imag ** 2
-    W = np.conj(B) / (np.maximum(P, lam) if mode == 'exact' else P + lam)
-    return irfft(C * W, D), lam, int(np.sum(P < lam)), float(np.min(np.abs(P - lam)) / lam)
-
-
-def permutation_multiplier(D):
-    return math.floor((D * (math.sqrt(5) - 1)) / 4) * 2 + 1
-
-
-def permute(x):
-    D = len(x)
-    return np.asarray(x)[(permutation_multiplier(D) * np.arange(D) + 1) % D]
+        return irfft(rfft(c) * np.conj(B), len(c)), 0.0, 0, math.inf
+    return unbind_spectrum(c, B, power, mode, eps=eps, snr=snr, beta=beta)
 
 
 def encode_ref(text, D, seed=0):
-    """encode.ts for ASCII text: lower-cased runs of [a-z0-9] (NFKC is the identity on ASCII)."""
-    assert text.isascii()
-    tokens = re.findall(r'[a-z0-9]+', text.lower())
-    acc = np.zeros(D)
-    for i, t in enumerate(tokens):
-        acc += role(t, D, seed)
-        if i + 1 < len(tokens):
-            acc += irfft(rfft(permute(role(tokens[i + 1], D, seed))) * role_spectrum(role(t, D, seed)), D)
-    return acc / np.linalg.norm(acc)
-
-
-def cos64(x, y):
-    x = np.asarray(x, dtype=np.float64)
-    y = np.asarray(y, dtype=np.float64)
-    return float(x @ y / math.sqrt((x @ x) * (y @ y)))
+    return hrr_reference.encode(text, D, seed)[1]
 
 
 def gauss(D, scale=None):
