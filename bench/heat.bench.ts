@@ -20,7 +20,7 @@ import { buildGraph, type Graph } from '../src/kernels/graph/csr.js';
 import { heat, heatCoefficients } from '../src/kernels/graph/heat.js';
 import { setKernelEngine, type KernelEngine } from '../src/kernels/wasm/engine.js';
 import { wasmStatus } from '../src/kernels/wasm/load.js';
-import { buildNative, readArray, type Native } from './native.js';
+import { addNativeRatio, buildNative, readArray, type Native } from './native.js';
 import { rng } from './seeded.js';
 import { measure, type Row } from './timing.js';
 
@@ -115,14 +115,10 @@ export function runHeatBench(): Row[] {
         // FMA contraction in C changes rounding only: anything above 1e-12 is a real mismatch.
         if (!(diff <= 1e-12)) throw new Error(`native and JS heat disagree by ${diff}`);
       }
-      nativeUs.sort((p, q) => p - q);
       for (const e of engines) {
         const runs = ours.get(e)!.sort((p, q) => p.medianUs - q.medianUs);
         const row = runs[runs.length >> 1];
-        if (nativeUs.length > 0) {
-          const us = nativeUs[nativeUs.length >> 1];
-          row.extra = { native_us: us, ratio: Number((row.medianUs / us).toFixed(3)) };
-        }
+        addNativeRatio(row, nativeUs);
         rows.push(row);
       }
     }

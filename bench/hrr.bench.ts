@@ -22,7 +22,7 @@ import { Hrr } from '../src/kernels/hrr/hrr.js';
 import { mapRoleSource } from '../src/kernels/hrr/reference.js';
 import { role, roleSpectrum } from '../src/kernels/hrr/role.js';
 import { unbind, unbindRole } from '../src/kernels/hrr/unbind.js';
-import { buildNative, readArray, type Native } from './native.js';
+import { addNativeRatio, buildNative, ratio, readArray, type Native } from './native.js';
 import { gaussian } from './seeded.js';
 import { measure, type Row } from './timing.js';
 
@@ -63,8 +63,6 @@ function checkNativeAgrees(dir: string, hrr: Hrr, x: Inputs): void {
   });
 }
 
-const ratio = (ours: number, native: number) => Number((ours / native).toFixed(3));
-
 export async function runHrrBench(): Promise<Row[]> {
   const rows: Row[] = [];
   const native = buildNative('fftw-bind', { libs: ['fftw3f'], header: { name: 'fftw3.h', missing: 'fftw3.h not found (apt-get install libfftw3-dev)' } });
@@ -84,7 +82,10 @@ export async function runHrrBench(): Promise<Row[]> {
       const inner = Math.max(4, Math.round(131072 / D));
       const opts = { inner, budgetMs: 800 };
       const withNative = (row: Row, us: number | undefined, target?: number): Row => {
-        if (us !== undefined) row.extra = { native_us: us, ratio: ratio(row.medianUs, us), ...(target ? { target } : {}) };
+        if (us !== undefined) {
+          addNativeRatio(row, [us]);
+          if (target) row.extra!.target = target;
+        }
         rows.push(row);
         return row;
       };

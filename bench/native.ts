@@ -8,6 +8,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { Row } from './timing.js';
 
 export interface Native {
   /** the compiled executable */
@@ -84,6 +85,19 @@ function compile(name: string, opts: NativeOptions): Native | { skipped: string 
     },
     remove: () => rmSync(dir, { recursive: true, force: true }),
   };
+}
+
+/** ours / native, to three decimals. */
+export const ratio = (ours: number, native: number) => Number((ours / native).toFixed(3));
+
+/**
+ * Adds native_us (the median of the baseline's timings, one per round) and ratio = ours/native
+ * to row.extra, after what is there; nothing if the baseline did not run.
+ */
+export function addNativeRatio(row: Row, nativeUs: number[]): void {
+  if (nativeUs.length === 0) return;
+  const us = [...nativeUs].sort((p, q) => p - q)[nativeUs.length >> 1];
+  row.extra = { ...row.extra, native_us: us, ratio: ratio(row.medianUs, us) };
 }
 
 /** A file a baseline wrote, as float32 or float64 values. */

@@ -16,7 +16,7 @@ import { pathToFileURL } from 'node:url';
 import { sinkhorn, type SinkhornResult } from '../src/kernels/ot/sinkhorn.js';
 import { setKernelEngine, type KernelEngine } from '../src/kernels/wasm/engine.js';
 import { wasmStatus } from '../src/kernels/wasm/load.js';
-import { buildNative, type Native } from './native.js';
+import { addNativeRatio, buildNative, type Native } from './native.js';
 import { rng } from './seeded.js';
 import { measure, type Row } from './timing.js';
 
@@ -91,14 +91,10 @@ export function runSinkhornBench(): Row[] {
           nativeUs.push(nat.us);
         }
       }
-      nativeUs.sort((p, q) => p - q);
       for (const e of engines) {
         const row = timed.get(e)!.sort((p, q) => p.medianUs - q.medianUs)[ROUNDS >> 1];
         row.extra = { iterations: ours.iterations, absorptions: ours.absorptions, marginalError: ours.marginalError };
-        if (nativeUs.length > 0) {
-          row.extra.native_us = nativeUs[nativeUs.length >> 1];
-          row.extra.ratio = Number((row.medianUs / row.extra.native_us).toFixed(3));
-        }
+        addNativeRatio(row, nativeUs);
         rows.push(row);
       }
     }

@@ -6,17 +6,7 @@ import { join } from 'node:path';
 import { openLmdbStore } from '../../src/store/lmdb.js';
 import type { AnchorRecord, ItemRecord, Store, Write } from '../../src/store/store.js';
 import { HoloError } from '../../src/errors.js';
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { rng } from '../../bench/seeded.js';
 
 /** Arbitrary float32 bit patterns: NaN payloads, ±0, ±Inf, subnormals — the store must not care. */
 function anyBits(r: () => number, D: number): Float32Array {
