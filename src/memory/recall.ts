@@ -74,27 +74,19 @@ export function topK(
     for (; i < D; i++, p++) s0 += slab[p] * q[i];
     const s = s0 + s1 + s2 + s3;
     // Strictly greater: an equal score never displaces an earlier slot, so ties keep slot order.
-    if (filled < m) {
-      let p = filled++;
-      while (p > 0 && sc[p - 1] < s) {
-        sc[p] = sc[p - 1];
-        idx[p] = idx[p - 1];
-        p--;
-      }
-      sc[p] = s;
-      idx[p] = j;
-      if (filled === m) floor = sc[m - 1];
-    } else if (s > floor) {
-      let p = m - 1;
-      while (p > 0 && sc[p - 1] < s) {
-        sc[p] = sc[p - 1];
-        idx[p] = idx[p - 1];
-        p--;
-      }
-      sc[p] = s;
-      idx[p] = j;
-      floor = sc[m - 1];
+    // Insert into the sorted top list: at the end while it fills, over the last entry after.
+    let at: number;
+    if (filled < m) at = filled++;
+    else if (s > floor) at = m - 1;
+    else continue;
+    while (at > 0 && sc[at - 1] < s) {
+      sc[at] = sc[at - 1];
+      idx[at] = idx[at - 1];
+      at--;
     }
+    sc[at] = s;
+    idx[at] = j;
+    if (filled === m) floor = sc[m - 1];
   }
   const top1 = filled > 0 ? sc[0] : 0;
   const top2 = filled > 1 ? sc[1] : 0;

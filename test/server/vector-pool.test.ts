@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bin, connect, type HoloClient } from '../../src/client/client.js';
 import { startServer, type Server } from './harness.js';
+import { metric, scrape } from './support.js';
 import { scrape } from './support.js';
 
 const D = 256;
