@@ -40,6 +40,7 @@ if (want('memory')) rows.push(...(await runMemoryBench()));
 print(rows);
 const out = new URL('./results/', new URL('../../bench/', import.meta.url));
 mkdirSync(out, { recursive: true });
-const file = new URL('kernels.json', out);
+// A partial run (`npm run bench -- memory`) does not overwrite the full table.
+const file = new URL(only.length === 0 ? 'kernels.json' : `kernels-${only.join('-')}.json`, out);
 writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), node: process.version, cpu: cpus()[0]?.model, rows }, null, 2) + '\n');
 console.log(`\nwrote ${file.pathname}`);
