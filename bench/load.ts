@@ -32,6 +32,7 @@ import WebSocket from 'ws';
 import { bin, connect, type HoloClient } from '../src/client/client.js';
 import { bindSpectrum, bindWith, createHrr, role, roleSpectrum } from '../src/kernels/index.js';
 import { PALETTE, percentileCurve, percentileTick, svgPlot, type Panel, type Series } from './svg-plot.js';
+import { mulberry32 } from './seeded.js';
 import { measure } from './timing.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -201,16 +202,10 @@ function newHist(): Histogram {
   return hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 120_000_000, numberOfSignificantValueDigits: 3, autoResize: true });
 }
 
-/** mulberry32 */
+/** Uniform in (0, 1), never 0: mulberry32's uint32 (bench/seeded.ts) + ½, over 2³². */
 function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (((t ^ (t >>> 14)) >>> 0) + 0.5) / 4294967296;
-  };
+  const next = mulberry32(seed);
+  return () => (next() + 0.5) / 4294967296;
 }
 
 /** Gaussian vector of norm ≈ 1. */

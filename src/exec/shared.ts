@@ -6,8 +6,7 @@
  * never transferred. Measured here: allocating a 32 KiB SharedArrayBuffer costs ~9 µs, a plain
  * ArrayBuffer ~3 µs, and msgpackr packs a view of the latter twice as fast.
  */
-import { move } from 'piscina';
-import { Piscina } from 'piscina';
+import { move, Piscina } from 'piscina';
 
 /** A copy of x in its own ArrayBuffer (safe to transfer). */
 export function fresh<T extends Float32Array | Float64Array>(x: T): T {

@@ -15,8 +15,6 @@ import type { Task } from './messages.js';
 
 export class ShardPool {
   readonly size: number;
-  /** batches dispatched and not yet answered, per worker */
-  readonly inflight: Int32Array;
   /** threads started after the first (replacements of crashed workers) */
   restarts = 0;
   private readonly pools: Piscina[];
@@ -26,7 +24,6 @@ export class ShardPool {
   constructor(cfg: Config, roleTable: SharedArrayBuffer, workerFile: URL) {
     this.size = cfg.workers;
     this.threadCfg = { ...cfg };
-    this.inflight = new Int32Array(cfg.workers);
     this.pools = [];
     for (let w = 0; w < cfg.workers; w++) {
       const pool = new Piscina({
@@ -50,13 +47,8 @@ export class ShardPool {
   }
 
   /** Runs a task on worker w. Rejects if the thread dies while holding it. */
-  async run<R>(w: number, task: Task): Promise<R> {
-    this.inflight[w]++;
-    try {
-      return (await this.pools[w].run(task)) as R;
-    } finally {
-      this.inflight[w]--;
-    }
+  run<R>(w: number, task: Task): Promise<R> {
+    return this.pools[w].run(task) as Promise<R>;
   }
 
   /** The same task on every worker (init, knobs, prefetch, close). */
@@ -65,13 +57,6 @@ export class ShardPool {
     // replaces a crashed one starts with the live knobs instead of the start-up ones.
     if (task.type === 'knobs') Object.assign(this.threadCfg, task.knobs);
     return Promise.all(this.pools.map((_, w) => this.run<R>(w, task)));
-  }
-
-  /** The worker with the fewest batches in flight (ties: the lowest index). */
-  leastLoaded(): number {
-    let best = 0;
-    for (let w = 1; w < this.size; w++) if (this.inflight[w] < this.inflight[best]) best = w;
-    return best;
   }
 
   async close(): Promise<void> {

@@ -29,7 +29,7 @@ export class FftjsEngine implements FftEngine {
 
   forward(x: Float32Array, X: Float32Array): void {
     const Z = this.forward64(x);
-    this.pack(Z, X);
+    this.fromComplex(Z, X);
   }
 
   inverse(X: Float32Array, x: Float32Array): void {
@@ -116,9 +116,6 @@ export class FftjsEngine implements FftEngine {
     return this.z;
   }
 
-  private pack(Z: ArrayLike<number>, X: Float32Array): void {
-    this.fromComplex(Z, X);
-  }
 
   /** out = irfft(A · B) with A, B ordered float64 bins (length ≥ D + 2). */
   private multiplyInverse64(A: ArrayLike<number>, B: ArrayLike<number>, out: Float32Array): void {
