@@ -9,7 +9,7 @@ import { HoloError } from '../errors.js';
 import type { Metrics } from '../metrics/registry.js';
 import type { BatchResult, Outcome, TaskItem } from '../pool/messages.js';
 import type { ShardPool } from '../pool/pool.js';
-import type { RoleRef, RoleTable } from '../pool/role-table.js';
+import type { RoleRef, RoleTable } from '../roles/table.js';
 import type { ShardMap } from '../pool/shard.js';
 import type { Parsed } from '../protocol/ops.js';
 import { Batcher, type BatcherOptions } from './batcher.js';

@@ -3,7 +3,7 @@
  * inside travel on SharedArrayBuffers: structured clone shares them instead of copying.
  */
 import type { ErrorCode } from '../errors.js';
-import type { RoleRef } from './role-table.js';
+import type { RoleRef } from '../roles/table.js';
 
 /** One request inside a batch. */
 export interface TaskItem {

@@ -13,7 +13,7 @@ import { HoloError } from '../errors.js';
 import type { Dispatcher } from '../batch/dispatcher.js';
 import type { Knobs } from '../pool/messages.js';
 import type { ShardPool } from '../pool/pool.js';
-import type { RoleTable } from '../pool/role-table.js';
+import type { RoleTable } from '../roles/table.js';
 import type { Parsed } from '../protocol/ops.js';
 
 export interface AdminDeps {

@@ -138,7 +138,7 @@ describe('role file', () => {
   });
 
   it('a file with a valid checksum but a wrong role is caught by the sampled verification', async () => {
-    // Layout (src/pool/role-file.ts): "HOLOROLE" | version | D | seed | layout | count |
+    // Layout (src/roles/file.ts): "HOLOROLE" | version | D | seed | layout | count |
     // entries [token | spectrum D×f32 | vector D×f32] | SHA-256. Entry 0 is always sampled.
     const buf = readFileSync(file);
     let o = 8 + 4 + 4 + 4;

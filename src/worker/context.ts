@@ -8,7 +8,7 @@ import type { Hrr } from '../kernels/hrr/hrr.js';
 import { role, roleSpectrum } from '../kernels/hrr/role.js';
 import type { Graph } from '../kernels/graph/csr.js';
 import type { BatchObs, Knobs } from '../pool/messages.js';
-import type { RoleRef, RoleTableView } from '../pool/role-table.js';
+import type { RoleRef, RoleTableView } from '../roles/table.js';
 import type { Config } from '../config.js';
 
 export interface ExecContext {

@@ -4,7 +4,7 @@ import { bundle } from '../kernels/hrr/bundle.js';
 import { cosine } from '../kernels/hrr/cosine.js';
 import { unbind, unbindRole, type UnbindMode } from '../kernels/hrr/unbind.js';
 import type { ExecContext } from './context.js';
-import { fresh } from './shared.js';
+import { fresh } from './transfer.js';
 
 type P = Record<string, unknown>;
 export type Handler = (ctx: ExecContext, p: P) => Record<string, unknown>;

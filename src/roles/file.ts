@@ -12,7 +12,7 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { RoleTable } from './role-table.js';
+import type { RoleTable } from './table.js';
 
 const MAGIC = Buffer.from('HOLOROLE');
 const VERSION = 1;

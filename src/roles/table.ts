@@ -13,7 +13,7 @@
  * reused under a reader. A worker that finds a slot not ready computes the role into it and
  * publishes it with Atomics.store(state, 1); roles are deterministic, so two workers computing
  * the same slot write the same bits. The spectrum layout belongs to the workers' FFT engine
- * (recorded in the persisted file, see role-file.ts).
+ * (recorded in the persisted file, see file.ts).
  */
 import { HoloError } from '../errors.js';
 

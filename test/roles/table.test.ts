@@ -7,8 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { role } from '../../src/kernels/hrr/role.js';
-import { loadRoleFile, saveRoleFile } from '../../src/pool/role-file.js';
-import { createRoleTableBuffer, RoleTable, RoleTableView, roleTableBytes } from '../../src/pool/role-table.js';
+import { loadRoleFile, saveRoleFile } from '../../src/roles/file.js';
+import { createRoleTableBuffer, RoleTable, RoleTableView, roleTableBytes } from '../../src/roles/table.js';
 
 const D = 256;
 

@@ -1,0 +1,137 @@
+/**
+ * Shard worker entry (one Piscina pool of one thread per worker slot). It reads a batch,
+ * makes sure the roles it names are in the shared role table, runs each item through its op's
+ * handler, and answers one outcome per item: a bad item gets its error code and the batch goes
+ * on (Piscina's habit); only a broken invariant escapes and costs the thread.
+ */
+import { threadId, workerData } from 'node:worker_threads';
+import { HoloError, isHoloError } from '../errors.js';
+import { createEngine } from '../kernels/fft/create.js';
+import { encodeWith } from '../kernels/hrr/encode.js';
+import { Hrr } from '../kernels/hrr/hrr.js';
+import type { Graph } from '../kernels/graph/csr.js';
+import type { Config } from '../config.js';
+import { computeRoles, tableRoleSource, type ExecContext } from './context.js';
+import { DRILL_HANDLERS } from './drill.js';
+import { GRAPH_HANDLERS } from './graph.js';
+import { HRR_HANDLERS, type Handler } from './hrr.js';
+import { createMemoryRoom } from './memory.js';
+import { OT_HANDLERS } from './ot.js';
+import { transferables, withTransfer } from './transfer.js';
+import { emptyObs, type BatchResult, type BatchTask, type Knobs, type Outcome, type Task, type WorkerInfo } from '../pool/messages.js';
+import { RoleTableView } from '../roles/table.js';
+import { loadWasm, wasmStatus } from '../kernels/wasm/load.js';
+
+interface WorkerData {
+  cfg: Config;
+  roleTable: SharedArrayBuffer;
+}
+
+const { cfg, roleTable } = workerData as WorkerData;
+const choice = await createEngine(cfg.dim, cfg.fftEngine);
+const hrr = new Hrr(choice.engine);
+const roles = new RoleTableView(roleTable);
+const graphs = new Map<string, Graph>();
+const knobs: Knobs = {
+  unbindBeta: cfg.unbindBeta, rerank: cfg.rerank, rerankMargin: cfg.rerankMargin, rerankCandidates: cfg.rerankCandidates,
+};
+const memory = await createMemoryRoom(cfg, hrr);
+
+const HANDLERS: Record<string, Handler> = { ...HRR_HANDLERS, ...OT_HANDLERS, ...GRAPH_HANDLERS, ...memory.handlers, ...DRILL_HANDLERS };
+
+/**
+ * Memory batches run one after another on this thread, each after the previous one's commit:
+ * Piscina may hand us the next batch while one awaits its commit, and a read must not see a
+ * write that is not yet durable (it could be lost in a crash after being read).
+ */
+let memoryTail: Promise<unknown> = Promise.resolve();
+
+function runBatch(task: BatchTask): Promise<BatchResult> {
+  if (task.kind !== 'memory') return runBatchNow(task);
+  const run = memoryTail.then(() => runBatchNow(task));
+  memoryTail = run.catch(() => undefined);
+  return run;
+}
+
+async function runBatchNow(task: BatchTask): Promise<BatchResult> {
+  const obs = emptyObs();
+  obs.rolesComputed = computeRoles(hrr, roles, task.roles, cfg.roleSeed);
+  const roleSource = tableRoleSource(roles, task.roles);
+  const ctx: ExecContext = {
+    cfg, hrr, roles, graphs, knobs, obs, roleSource, nowMs: task.nowMs, itemIndex: 0,
+    encode: (text) => memory.encode(text, () => encodeWith(hrr, roleSource, text), obs),
+  };
+  const outcomes: Outcome[] = [];
+  if (task.kind === 'memory') await memory.prepare(task.items);
+  for (const item of task.items) {
+    ctx.itemIndex = outcomes.length;
+    try {
+      const h = HANDLERS[item.op];
+      if (!h) throw new HoloError('unknown_op', `worker has no handler for '${item.op}'`);
+      outcomes.push({ ok: true, result: h(ctx, item.params) });
+    } catch (e) {
+      outcomes.push(toOutcome(e));
+    }
+  }
+  // Memory writes are acknowledged only once durable: one commit for the whole batch.
+  await memory.commit(ctx, outcomes);
+  return { outcomes, obs };
+}
+
+function toOutcome(e: unknown): Outcome {
+  if (isHoloError(e)) return { ok: false, code: e.code, message: e.message };
+  console.error('holoserve worker: internal error', e);
+  return { ok: false, code: 'internal', message: 'internal error (logged by the server)' };
+}
+
+export default async function handle(task: Task): Promise<unknown> {
+  switch (task.type) {
+    case 'batch': {
+      const r = await runBatch(task);
+      return withTransfer(r, transferables(r.outcomes.map((o) => (o.ok ? o.result : null))));
+    }
+    case 'init': {
+      loadWasm(); // the Sinkhorn and heat loops (AssemblyScript, WASM SIMD): load now, report why not
+      const w = wasmStatus();
+      const info: WorkerInfo = {
+        engine: hrr.engine.name, layout: hrr.engine.layout, fallbackReason: choice.fallbackReason, threadId,
+        kernels: w.loaded ? 'wasm' : `js (${w.reason ?? 'unavailable'})`,
+      };
+      return info;
+    }
+    case 'roles.compute':
+      return computeRoles(hrr, roles, task.roles, cfg.roleSeed);
+    case 'roles.verify': {
+      // The corruption drill's invariant: a stored role equals a fresh computation, bit for bit.
+      const bad: string[] = [];
+      const scratch = new RoleTableView(roleTable);
+      for (const r of task.roles) {
+        const stored = Float32Array.from(scratch.data.subarray(r.slot * 2 * hrr.D, (r.slot + 1) * 2 * hrr.D));
+        scratch.clear(r.slot);
+        computeRoles(hrr, scratch, [r], cfg.roleSeed);
+        const fresh = scratch.data.subarray(r.slot * 2 * hrr.D, (r.slot + 1) * 2 * hrr.D);
+        for (let i = 0; i < fresh.length; i++) if (!Object.is(fresh[i], stored[i])) { bad.push(r.token); break; }
+      }
+      return bad;
+    }
+    case 'pin': {
+      // System prompts (seed §5 step 3): encoded once and pinned in the embedding cache.
+      computeRoles(hrr, roles, task.roles, cfg.roleSeed);
+      const source = tableRoleSource(roles, task.roles);
+      for (const text of task.texts) memory.pin(text, encodeWith(hrr, source, text));
+      return task.texts.length;
+    }
+    case 'recent':
+      return memory.recent(task.limit);
+    case 'prefetch':
+      return memory.prefetch(task.tenants);
+    case 'knobs':
+      Object.assign(knobs, task.knobs);
+      return knobs;
+    case 'close':
+      await memory.close();
+      return true;
+    default:
+      throw new Error(`unknown task type ${(task as { type: string }).type}`);
+  }
+}
