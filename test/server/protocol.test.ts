@@ -264,7 +264,8 @@ describe('frames and ids', () => {
     const s = await rawSocket(server.url);
     try {
       const ids = [0, 1, 77, 2 ** 32 + 5, Number.MAX_SAFE_INTEGER];
-      for (const id of ids) s.send({ id, op: 'role', token: `id-${id}` });
+      // ids ≥ 2^32 as uint64: msgpackr would pack a JS number that large as float64, which is not an id
+      for (const id of ids) s.send({ id: id > 0xffffffff ? BigInt(id) : id, op: 'role', token: `id-${id}` });
       const replies = await s.until(ids.length);
       expect(replies.map((x) => x.id).sort((p, q) => p - q)).toEqual([...ids].sort((p, q) => p - q));
       for (const rep of replies) {

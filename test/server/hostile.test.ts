@@ -1,0 +1,142 @@
+/**
+ * Issue #9's hostile frames over the real socket (frames built by hand, byte by byte): each is
+ * answered at once with a 4xx-class code, never `internal`; nothing malformed is stored; every
+ * stored payload comes back decodable by a strict stock decoder; the server stays up and small.
+ */
+import { decode as stockDecode } from '@msgpack/msgpack';
+import WebSocket from 'ws';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bin } from '../../src/client/client.js';
+import { startServer, type Server } from './harness.js';
+import { metric, packr, rawSocket, scrape, seededVec, type Raw } from './support.js';
+
+const D = 256;
+const enc = (s: string) => [...new TextEncoder().encode(s)];
+const str = (s: string) => {
+  const b = enc(s);
+  return b.length < 32 ? [0xa0 | b.length, ...b] : [0xd9, b.length, ...b];
+};
+/** A map frame from raw key → value byte lists. */
+const frame = (fields: [string, number[] | Uint8Array][]) => {
+  const parts: Uint8Array[] = [Uint8Array.of(0x80 | fields.length)];
+  for (const [k, v] of fields) parts.push(Uint8Array.from(str(k)), Uint8Array.from(v));
+  return new Uint8Array(Buffer.concat(parts));
+};
+const int = (n: number) => [...packr.pack(n)];
+const NINE = [0xa0, 0xa0, 0xd6, 0x62, 0xff, 0xff, 0xff, 0xfc, 0xc0];
+
+let server: Server;
+let raw: Raw;
+
+beforeAll(async () => {
+  server = await startServer({ HOLOSERVE_DIM: String(D), HOLOSERVE_WORKERS: '2', HOLOSERVE_PREWARM_ROLES: '[]' });
+  raw = await rawSocket(server.url);
+});
+afterAll(async () => {
+  raw?.ws.close();
+  await server?.stop();
+});
+
+async function rss(): Promise<number> {
+  return metric(await scrape(server.http), 'holoserve_process_resident_memory_bytes');
+}
+
+describe('issue #9 items 1–4 and 7: hostile frames', () => {
+  it('1. the 9-byte bundled-strings frame: bad_request within a second, alone or in a field; RSS unchanged', async () => {
+    const before = await rss();
+    const t0 = performance.now();
+    const r1 = await raw.ask(Uint8Array.from(NINE));
+    expect(r1).toMatchObject({ id: 0, ok: false, error: { code: 'bad_request' } });
+    // the same extension bytes as the tenant, and as the payload
+    const ext = NINE.slice(2);
+    const inField = [
+      frame([['id', int(11)], ['op', str('remember')], ['tenant', ext], ['key', str('k')], ['text', str('hello world')]]),
+      frame([['id', int(12)], ['op', str('remember')], ['tenant', str('t9')], ['key', str('k')], ['text', str('hello world')], ['payload', ext]]),
+      frame([['id', int(13)], ['op', str('remember')], ['tenant', str('t9')], ['key', str('k')], ['text', str('hello world')], ['payload', [0x93, ...NINE.slice(0, 2), ...ext]]]),
+    ];
+    for (const f of inField) {
+      const r = await raw.ask(f);
+      expect(r).toMatchObject({ ok: false, error: { code: 'bad_request', message: expect.stringMatching(/extension type 98/) } });
+    }
+    expect(performance.now() - t0).toBeLessThan(1000);
+    expect(await rss()).toBeLessThan(before + 64 * 2 ** 20);
+    expect(server.proc.exitCode).toBeNull();
+  });
+
+  it('2. a payload that is a 3 MB BigInt extension: bad_request naming type 66, quickly, no log flood', async () => {
+    const n = 3_000_000;
+    const ext = new Uint8Array(6 + n);
+    ext.set([0xc9, (n >>> 24) & 0xff, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff, 0x42]);
+    ext.fill(0x7f, 6);
+    const f = frame([['id', int(12)], ['op', str('remember')], ['tenant', str('t2')], ['key', str('k')], ['text', str('big int')], ['payload', ext]]);
+    const logBefore = server.output().length;
+    const t0 = performance.now();
+    const r = await raw.ask(f);
+    expect(performance.now() - t0).toBeLessThan(1000);
+    expect(r).toMatchObject({ id: 0, ok: false, error: { code: 'bad_request', message: expect.stringMatching(/extension type 66/) } });
+    expect(server.output().length - logBefore).toBeLessThan(1024);
+  });
+
+  it('3. timestamp, structured-clone and error extensions in a payload are refused and nothing is stored', async () => {
+    const exts = [
+      [0xd6, 0xff, 0, 0, 0, 1], // timestamp 32
+      [0xd7, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff], // malformed timestamp 64 (nanoseconds > 999999999)
+      [0xc7, 12, 0xff, ...new Array(12).fill(0xff)], // timestamp 96
+      [0xd4, 0x73, 0x90], // structured clone
+      [0xd5, 0x65, 0x92, 0xa0], // error
+      [0xd4, 0x72, 0x90], // record definition
+    ];
+    for (const [i, e] of exts.entries()) {
+      const f = frame([['id', int(30 + i)], ['op', str('remember')], ['tenant', str('poison')], ['key', str(`k${i}`)], ['text', str('poison pill')], ['payload', [0x91, ...e]]]);
+      const r = await raw.ask(f);
+      expect([i, r.error?.code]).toEqual([i, 'bad_request']);
+      expect(r.error!.message).toMatch(/extension type/);
+    }
+    expect(await raw.ask({ id: 40, op: 'stats', tenant: 'poison' })).toMatchObject({ ok: true, items: 0 });
+  });
+
+  it('3. what is stored round-trips through a strict stock decoder (recall replies decode with @msgpack/msgpack)', async () => {
+    const payload = { s: 'ß🐘', ints: [0, -1, 255, -129, 2 ** 31, -(2 ** 31) - 1], big: 2n ** 63n - 1n, neg: -(2n ** 62n), f: 1.5, b: new Uint8Array([1, 2, 3]), nested: { a: [null, true, false] } };
+    expect(await raw.ask({ id: 50, op: 'remember', tenant: 'clean', key: 'k', text: 'clean payload', payload })).toMatchObject({ ok: true });
+    const ws = new WebSocket(server.url);
+    await new Promise((r) => ws.once('open', r));
+    const bytes = await new Promise<Buffer>((resolve) => {
+      ws.once('message', (d: Buffer) => resolve(d));
+      ws.send(packr.pack({ id: 51, op: 'recall', tenant: 'clean', text: 'clean payload', k: 1 }));
+    });
+    ws.close();
+    const rep = stockDecode(bytes, { useBigInt64: true }) as { hits: { payload: typeof payload }[] };
+    const p = rep.hits[0].payload;
+    expect(p.s).toBe('ß🐘');
+    expect(p.ints.map(Number)).toEqual(payload.ints);
+    expect(BigInt(p.big)).toBe(payload.big);
+    expect(BigInt(p.neg)).toBe(payload.neg);
+    expect(p.f).toBe(1.5);
+    expect([...p.b]).toEqual([1, 2, 3]);
+    expect(p.nested).toEqual({ a: [null, true, false] });
+  });
+
+  it('4. client mistakes are never `internal`: deep nesting (2,000), huge declared lengths, cycles (an extension)', async () => {
+    const before = metric(await scrape(server.http), 'holoserve_requests_total', { outcome: 'internal' });
+    const deep = [...new Array(2000).fill(0x91), 0xc0];
+    const frames = [
+      frame([['id', int(60)], ['op', str('remember')], ['tenant', str('t4')], ['key', str('k')], ['text', str('deep')], ['payload', deep]]),
+      frame([['id', int(61)], ['op', str('remember')], ['tenant', str('t4')], ['key', str('k')], ['text', str('len')], ['payload', [0xdd, 0xff, 0xff, 0xff, 0xff]]]),
+      frame([['id', int(62)], ['op', str('remember')], ['tenant', str('t4')], ['key', str('k')], ['text', str('cycle')], ['payload', [0xd4, 0x73, 0x00]]]),
+      frame([['id', int(63)], ['op', str('bind')], ['a', [0xc6, 0x7f, 0xff, 0xff, 0xff]]]),
+    ];
+    for (const f of frames) expect((await raw.ask(f)).error?.code).toBe('bad_request');
+    expect(metric(await scrape(server.http), 'holoserve_requests_total', { outcome: 'internal' })).toBe(before);
+    expect(await raw.ask({ id: 64, op: 'stats', tenant: 't4' })).toMatchObject({ ok: true, items: 0 });
+  });
+
+  it('7. float ids (2.0, −0.0) are not integers: bad_request with id 0', async () => {
+    for (const idBytes of [[0xcb, 0x40, 0, 0, 0, 0, 0, 0, 0], [0xcb, 0x80, 0, 0, 0, 0, 0, 0, 0], [0xca, 0x40, 0, 0, 0]]) {
+      const r = await raw.ask(frame([['id', idBytes], ['op', str('hello')]]));
+      expect(r).toMatchObject({ id: 0, ok: false, error: { code: 'bad_request', message: expect.stringMatching(/'id'/) } });
+    }
+    expect((await raw.ask(frame([['id', [0xcf, 0, 0, 0, 0, 0, 0, 0, 2]], ['op', str('hello')]]))).id).toBe(2);
+    const v = seededVec(1, D);
+    expect((await raw.ask({ id: 70, op: 'cosine', a: bin(v), b: bin(v) })).ok).toBe(true);
+  });
+});
