@@ -29,3 +29,14 @@ export class HoloError extends Error {
 export function isHoloError(e: unknown): e is HoloError {
   return e instanceof HoloError;
 }
+
+/**
+ * A bug's log line, bounded: the error's name, its message cut to 200 characters and the top
+ * five frames of its stack. Never the whole error object: a message may quote client data
+ * (a 3 MB field), and an unbounded log line per bad frame is itself a denial of service.
+ */
+export function describeBug(e: unknown): string {
+  if (!(e instanceof Error)) return `non-Error thrown: ${String(e).slice(0, 200)}`;
+  const frames = (e.stack ?? '').split('\n').filter((l) => l.trimStart().startsWith('at ')).slice(0, 5).map((l) => l.trim().slice(0, 200));
+  return `${e.name}: ${e.message.slice(0, 200)}${e.message.length > 200 ? '…' : ''}${frames.length ? ' | ' + frames.join(' | ') : ''}`;
+}

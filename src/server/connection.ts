@@ -8,7 +8,7 @@
  */
 import type { WebSocket } from 'uWebSockets.js';
 import type { Config } from '../config.js';
-import { HoloError, isHoloError, type ErrorCode } from '../errors.js';
+import { describeBug, HoloError, isHoloError, type ErrorCode } from '../errors.js';
 import type { Dispatcher } from '../batch/dispatcher.js';
 import type { Metrics } from '../metrics/registry.js';
 import { asNumber, decodeFrame, encodeError, encodeOk, frameId, type Frame } from '../protocol/codec.js';
@@ -72,7 +72,10 @@ export class FrameHandler {
       }
     } catch (e) {
       const code: ErrorCode = isHoloError(e) ? e.code : 'internal';
-      if (!isHoloError(e)) console.error('holoserve: frame handler bug:', e);
+      if (!isHoloError(e)) {
+        this.metrics.internalErrors.inc({ op: isKnownOp(op) ? op : 'invalid' });
+        console.error(`holoserve: frame handler bug: ${describeBug(e)}`);
+      }
       const msg = isHoloError(e) ? e.message : 'internal error (logged by the server)';
       this.reply(ws, conn, frameId(frame), op, t0, { ok: false, code, message: msg });
     }
@@ -93,7 +96,12 @@ export class FrameHandler {
     const outcome = parsed.kind === 'inline'
       ? this.inline(parsed).then(
         (result) => ({ ok: true as const, result }),
-        (e: unknown) => (isHoloError(e) ? { ok: false as const, code: e.code, message: e.message } : { ok: false as const, code: 'internal' as const, message: String(e) }))
+        (e: unknown) => {
+          if (isHoloError(e)) return { ok: false as const, code: e.code, message: e.message };
+          this.metrics.internalErrors.inc({ op: parsed.op });
+          console.error(`holoserve: admin op bug: ${describeBug(e)}`);
+          return { ok: false as const, code: 'internal' as const, message: 'internal error (logged by the server)' };
+        })
       : this.dispatcher.submit(parsed);
     outcome.then((o) => {
       conn.inflight--;
@@ -115,7 +123,8 @@ export class FrameHandler {
     try {
       buf = o.ok ? encodeOk(id, toWire(o.result)) : encodeError(id, o.code, o.message);
     } catch (e) {
-      console.error('holoserve: could not encode a reply:', e);
+      this.metrics.internalErrors.inc({ op: label });
+      console.error(`holoserve: could not encode a reply: ${describeBug(e)}`);
       buf = encodeError(id, 'internal', 'could not encode the result');
     }
     let sent = 0;

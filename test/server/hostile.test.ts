@@ -7,6 +7,7 @@ import { decode as stockDecode } from '@msgpack/msgpack';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bin } from '../../src/client/client.js';
+import { describeBug } from '../../src/errors.js';
 import { startServer, type Server } from './harness.js';
 import { metric, packr, rawSocket, scrape, seededVec, type Raw } from './support.js';
 
@@ -138,5 +139,32 @@ describe('issue #9 items 1–4 and 7: hostile frames', () => {
     expect((await raw.ask(frame([['id', [0xcf, 0, 0, 0, 0, 0, 0, 0, 2]], ['op', str('hello')]]))).id).toBe(2);
     const v = seededVec(1, D);
     expect((await raw.ask({ id: 70, op: 'cosine', a: bin(v), b: bin(v) })).ok).toBe(true);
+  });
+});
+
+describe('2. `internal` is counted and its log line bounded', () => {
+  let admin: Server;
+  beforeAll(async () => {
+    admin = await startServer({ HOLOSERVE_DIM: String(D), HOLOSERVE_WORKERS: '2', HOLOSERVE_PREWARM_ROLES: '[]', HOLOSERVE_ADMIN_OPS: 'true' });
+  });
+  afterAll(async () => { await admin?.stop(); });
+
+  it('a crashed worker (drill worker-crash) moves holoserve_internal_errors_total', async () => {
+    const s = await rawSocket(admin.url);
+    try {
+      expect(metric(await scrape(admin.http), 'holoserve_internal_errors_total')).toBe(0);
+      expect(await s.ask({ id: 1, op: 'drill', scenario: 'worker-crash', worker: 0 })).toMatchObject({ ok: true, outcome: 'internal' });
+      expect(metric(await scrape(admin.http), 'holoserve_internal_errors_total', { op: 'drill.crash' })).toBe(1);
+    } finally {
+      s.ws.close();
+    }
+  });
+
+  it('describeBug keeps a bug line short whatever the error carries', () => {
+    const e = new RangeError('x'.repeat(3_000_000));
+    const line = describeBug(e);
+    expect(line.length).toBeLessThan(1500);
+    expect(line).toMatch(/^RangeError: x{200}…/);
+    expect(describeBug('y'.repeat(10_000)).length).toBeLessThan(300);
   });
 });
