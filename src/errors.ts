@@ -26,6 +26,18 @@ export class HoloError extends Error {
   }
 }
 
+/** The budgets of docs/OPERATIONS.md "Budgets": a metric label each (bounded). */
+export type Budget = 'graph_bytes' | 'graph_worker_bytes' | 'reply_bytes' | 'heat_work' | 'sinkhorn_work' | 'tenant_rate';
+
+/** A refusal because a budget was hit: its code (too_large, overloaded) and which budget. */
+export class BudgetError extends HoloError {
+  readonly budget: Budget;
+  constructor(code: ErrorCode, budget: Budget, message: string) {
+    super(code, message);
+    this.budget = budget;
+  }
+}
+
 export function isHoloError(e: unknown): e is HoloError {
   return e instanceof HoloError;
 }

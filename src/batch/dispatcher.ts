@@ -118,6 +118,7 @@ export class Dispatcher {
     // Every `internal` a computation ends with (a worker's bug or crash), once per computation;
     // the front end counts its own (connection.ts).
     if (!o.ok && o.code === 'internal') this.metrics.internalErrors.inc({ op: e.parsed.op });
+    if (!o.ok && o.budget) this.metrics.budgetRefusals.inc({ budget: o.budget });
     e.resolve(o);
     const key = e.key;
     if (key !== undefined && o.ok && this.opts.coalesceLingerMs > 0 && e.parsed.kind !== 'memory') {

@@ -8,7 +8,7 @@
  */
 import type { WebSocket } from 'uWebSockets.js';
 import type { Config } from '../config.js';
-import { describeBug, HoloError, isHoloError, type ErrorCode } from '../errors.js';
+import { BudgetError, describeBug, HoloError, isHoloError, type ErrorCode } from '../errors.js';
 import type { Dispatcher } from '../batch/dispatcher.js';
 import type { Metrics } from '../metrics/registry.js';
 import { asNumber, decodeFrame, encodeError, encodeOk, frameId, type Frame } from '../protocol/codec.js';
@@ -21,6 +21,8 @@ export interface ConnState {
   grant: Grant;
   inflight: number;
   closed: boolean;
+  /** tenants named in the current one-second window (setting tenantsPerConnectionPerSecond) */
+  tenants?: { start: number; names: Set<string> };
 }
 
 export interface ServerState {
@@ -72,6 +74,7 @@ export class FrameHandler {
       }
     } catch (e) {
       const code: ErrorCode = isHoloError(e) ? e.code : 'internal';
+      if (e instanceof BudgetError) this.metrics.budgetRefusals.inc({ budget: e.budget });
       if (!isHoloError(e)) {
         this.metrics.internalErrors.inc({ op: isKnownOp(op) ? op : 'invalid' });
         console.error(`holoserve: frame handler bug: ${describeBug(e)}`);
@@ -89,8 +92,19 @@ export class FrameHandler {
     }
     if (this.state.draining) throw new HoloError('unavailable', 'server is shutting down');
     if (!this.state.ready) throw new HoloError('unavailable', 'server is still prewarming: retry shortly (GET /readyz)');
-    if (parsed.route === 'tenant' && !allows(conn.grant, parsed.routeKey!)) {
-      throw new HoloError('unauthorized', `this connection may not use tenant '${parsed.routeKey}'`);
+    if (parsed.kind === 'inline' && !conn.grant.admin) {
+      throw new HoloError('unauthorized', `op '${parsed.op}' needs a token with admin: true`);
+    }
+    const tenant = parsed.route === 'tenant' ? parsed.routeKey! : parsed.params.tenant as string | undefined;
+    if (tenant !== undefined) {
+      if (!allows(conn.grant, tenant)) throw new HoloError('unauthorized', `this connection may not use tenant '${tenant}'`);
+      this.countTenant(conn, tenant);
+    }
+    if (parsed.kind === 'graph' && parsed.params.graph !== undefined) {
+      // A stored graph belongs to the tenant the request names, else to the connection's token.
+      const scope = tenant !== undefined ? `tenant:${tenant}` : conn.grant.scope;
+      parsed.params.scope = scope;
+      parsed.routeKey = JSON.stringify([scope, parsed.params.graph]);
     }
     conn.inflight++;
     const outcome = parsed.kind === 'inline'
@@ -107,6 +121,18 @@ export class FrameHandler {
       conn.inflight--;
       this.reply(ws, conn, id, op, t0, o);
     });
+  }
+
+  /** Distinct tenants per connection per second: a new name past the budget is `overloaded`. */
+  private countTenant(conn: ConnState, name: string): void {
+    const now = performance.now();
+    let w = conn.tenants;
+    if (!w || now - w.start >= 1000) w = conn.tenants = { start: now, names: new Set() };
+    if (w.names.has(name)) return;
+    if (w.names.size >= this.cfg.tenantsPerConnectionPerSecond) {
+      throw new BudgetError('overloaded', 'tenant_rate', `this connection named ${w.names.size} tenants in the last second, limit ${this.cfg.tenantsPerConnectionPerSecond} (setting tenantsPerConnectionPerSecond): retry shortly`);
+    }
+    w.names.add(name);
   }
 
   private reply(

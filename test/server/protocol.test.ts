@@ -53,6 +53,7 @@ describe('hello', () => {
     expect(h.limits).toEqual({
       maxFrameBytes: 4 * 1024 * 1024, maxInflight: 256, sinkhornMaxSize: 64, graphMaxNodes: 1_000_000,
       graphMaxEdges: 10_000_000, maxPayloadBytes: 65536, maxTextChars: 65536, maxTokens: 512, maxBundle: 1024, maxK: 1024,
+      graphMaxBytes: 256 * 1024 * 1024, heatMaxWork: 1e9, sinkhornMaxWork: 1e8,
     });
   });
 });
