@@ -27,7 +27,7 @@ export class HoloError extends Error {
 }
 
 /** The budgets of docs/OPERATIONS.md "Budgets": a metric label each (bounded). */
-export type Budget = 'graph_bytes' | 'graph_worker_bytes' | 'reply_bytes' | 'heat_work' | 'sinkhorn_work' | 'tenant_rate';
+export type Budget = 'frame_bytes' | 'graph_bytes' | 'graph_worker_bytes' | 'reply_bytes' | 'heat_work' | 'sinkhorn_work' | 'tenant_rate';
 
 /** A refusal because a budget was hit: its code (too_large, overloaded) and which budget. */
 export class BudgetError extends HoloError {

@@ -34,8 +34,9 @@ export function listen(load: UwsLoad, cfg: Config, handler: FrameHandler, metric
   const app = uws.App();
   app.ws<ConnState>('/v1', {
     compression: uws.DISABLED,
-    // Frames up to 2× the limit are read and answered `too_large` (connection.ts); past that
-    // uWS closes the socket (code 1009), which bounds what one frame can make us buffer.
+    // Frames up to 2× the limit are read whole and closed with 1009 and a reason (connection.ts);
+    // past that uWS cuts the TCP connection at once (the client may see 1006), which bounds what
+    // one frame can make us buffer.
     maxPayloadLength: cfg.maxFrameBytes * 2,
     // uWS drops (send() = 2) past this. The app stops taking requests at maxBackpressureBytes,
     // and at most maxInflightPerConnection replies are owed then, so this leaves room for all of

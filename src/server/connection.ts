@@ -14,6 +14,7 @@ import type { Metrics } from '../metrics/registry.js';
 import { asNumber, decodeFrame, encodeError, encodeOk, frameId, type Frame } from '../protocol/codec.js';
 import { OP_NAMES, parseRequest, type Limits, type Parsed } from '../protocol/ops.js';
 import { toWire } from '../protocol/results.js';
+import { uwsBackpressureBytes } from './app.js';
 import { allows, type Grant } from './auth.js';
 
 export interface ConnState {
@@ -31,6 +32,9 @@ export interface ServerState {
 }
 
 export class FrameHandler {
+  /** uWS's per-socket send bound (app.ts sets maxBackpressure to it) */
+  private readonly uwsLimit: number;
+
   constructor(
     private readonly cfg: Config,
     private readonly limits: Limits,
@@ -40,7 +44,9 @@ export class FrameHandler {
     private readonly hello: () => Record<string, unknown>,
     /** admin ops (knobs, drill), answered on the main thread */
     private readonly inline: (p: Parsed) => Promise<Record<string, unknown>>,
-  ) {}
+  ) {
+    this.uwsLimit = uwsBackpressureBytes(cfg);
+  }
 
   onMessage(ws: WebSocket<ConnState>, conn: ConnState, message: ArrayBuffer, isBinary: boolean): void {
     const t0 = performance.now();
@@ -49,7 +55,14 @@ export class FrameHandler {
     let op = 'invalid';
     try {
       if (message.byteLength > this.cfg.maxFrameBytes) {
-        throw new HoloError('too_large', `frame is ${message.byteLength} bytes, limit ${this.cfg.maxFrameBytes} (setting maxFrameBytes)`);
+        // docs/PROTOCOL.md: an oversized frame closes the connection with 1009 and a reason. The
+        // whole frame has been read (uWS's own limit is 2 × maxFrameBytes), so the close frame
+        // reaches the client before the TCP close instead of being lost to a reset.
+        this.metrics.budgetRefusals.inc({ budget: 'frame_bytes' });
+        this.metrics.requests.inc({ op: 'invalid', outcome: 'too_large' });
+        conn.closed = true;
+        ws.end(1009, `frame of ${message.byteLength} bytes exceeds maxFrameBytes = ${this.cfg.maxFrameBytes}`);
+        return;
       }
       if (!isBinary) throw new HoloError('bad_request', 'frames must be binary (msgpack), not text');
       frame = decodeFrame(new Uint8Array(message));
@@ -153,13 +166,22 @@ export class FrameHandler {
       console.error(`holoserve: could not encode a reply: ${describeBug(e)}`);
       buf = encodeError(id, 'internal', 'could not encode the result');
     }
+    // A reply that would take the send buffer past uWS's maxBackpressure would be dropped, and a
+    // lost reply breaks the one-reply-per-frame promise: close with 1013 instead, while the
+    // buffer is still under that bound, so that uWS queues the close frame behind the replies
+    // already owed and the client reads them, then 1013 and its reason, before the TCP close.
+    if (ws.getBufferedAmount() + buf.byteLength > this.uwsLimit) {
+      this.metrics.dropped.inc();
+      conn.closed = true;
+      ws.end(1013, `replies not read: ${ws.getBufferedAmount()} bytes unsent, past the connection's backpressure budget`);
+      return;
+    }
     let sent = 0;
     ws.cork(() => { sent = ws.send(buf, true); });
     this.metrics.bytesOut.inc(buf.byteLength);
     this.metrics.latency.observe({ op: label }, (performance.now() - t0) / 1000);
     if (sent === 2) {
-      // uWS dropped it (past its own maxBackpressure): a lost reply breaks the protocol's
-      // one-reply-per-frame promise, so close and let the client reconnect and retry.
+      // uWS dropped it anyway: close likewise.
       this.metrics.dropped.inc();
       conn.closed = true;
       ws.end(1013, 'reply dropped: connection too far behind');

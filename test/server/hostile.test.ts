@@ -168,3 +168,49 @@ describe('2. `internal` is counted and its log line bounded', () => {
     expect(describeBug('y'.repeat(10_000)).length).toBeLessThan(300);
   });
 });
+
+describe('7. a reader past its backpressure budget is closed with 1013 and a reason, after the replies it is owed', () => {
+  let slow: Server;
+  beforeAll(async () => {
+    // uWS's bound: 64 KiB + 64 credits × (32 KiB + 4 KiB) ≈ 2.4 MB; 1 MiB heat replies overflow it
+    slow = await startServer({
+      HOLOSERVE_DIM: '8192', HOLOSERVE_WORKERS: '2', HOLOSERVE_PREWARM_ROLES: '[]',
+      HOLOSERVE_MAX_BACKPRESSURE_BYTES: String(64 * 1024), HOLOSERVE_MAX_INFLIGHT_PER_CONNECTION: '64',
+    });
+  });
+  afterAll(async () => { await slow?.stop(); });
+
+  it('paused reader, 16 heat replies of 1 MiB: closed 1013 with its reason, the replies before it intact', async () => {
+    const s = await rawSocket(slow.url);
+    const sock = (s.ws as unknown as { _socket: { pause(): void; resume(): void } })._socket;
+    const n = 131_072;
+    const src = bin(Uint32Array.from({ length: n - 1 }, (_, i) => i));
+    const dst = bin(Uint32Array.from({ length: n - 1 }, (_, i) => i + 1));
+    sock.pause();
+    for (let i = 1; i <= 16; i++) {
+      const x = new Float64Array(n);
+      x[i] = 1; // distinct: no coalescing
+      s.send({ id: i, op: 'heat', n, src, dst, signal: bin(x), t: 0.5, K: 4 });
+    }
+    // wait until the server gave up on this connection, still without reading
+    const deadline = Date.now() + 30_000;
+    while (metric(await scrape(slow.http), 'holoserve_replies_dropped_total') === 0) {
+      if (Date.now() > deadline) throw new Error('the server never closed the paused reader');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    sock.resume();
+    const closed = await s.closed;
+    expect(closed.code).toBe(1013);
+    expect(closed.reason).toMatch(/^replies not read: \d+ bytes unsent/);
+    expect(s.replies.length).toBeGreaterThan(0);
+    expect(s.replies.length).toBeLessThan(16);
+    for (const r of s.replies) {
+      expect(r.ok).toBe(true);
+      expect((r.result as Uint8Array).byteLength).toBe(8 * n);
+    }
+    // the server is fine
+    const fresh = await rawSocket(slow.url);
+    expect((await fresh.ask({ id: 1, op: 'hello' })).ok).toBe(true);
+    fresh.ws.close();
+  });
+});
