@@ -111,7 +111,7 @@ export function scanFrame(b: Uint8Array, lim: ScanLimits = PROFILE): void {
       continue;
     }
     const items = map ? 2 * count : count;
-    if (items > end - pos) bad(`a ${map ? 'map' : 'array'} declares ${count} entries, ${end - pos} bytes remain`);
+    if (items > end - pos) bad(`${map ? 'a map' : 'an array'} declares ${count} entries, ${end - pos} bytes remain`);
     if (items === 0) continue;
     if (depth + 1 > lim.maxDepth) bad(`nested deeper than ${lim.maxDepth} levels`);
     depth++;
