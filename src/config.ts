@@ -211,6 +211,7 @@ export function validateConfig(c: Config): void {
   num('coalesceLingerMs', 0, 1000);
   int('workerPipeline', 1, 64);
   int('maxFrameBytes', 1024, 256 * 1024 * 1024);
+  if (c.maxFrameBytes < 4 * c.dim + 1024) throw new Error(`config.maxFrameBytes must be ≥ 4·dim + 1024 = ${4 * c.dim + 1024} (a vector and its reply must fit in a frame)`);
   int('maxInflightPerConnection', 1, 1 << 20);
   int('maxQueued', 1, 1 << 24);
   int('maxBackpressureBytes', 64 * 1024, 1 << 30);

@@ -153,19 +153,30 @@ export class FrameHandler {
     o: { ok: true; result: Record<string, unknown> } | { ok: false; code: ErrorCode; message: string },
   ): void {
     const label = isKnownOp(op) ? op : 'invalid';
-    this.metrics.requests.inc({ op: label, outcome: o.ok ? 'ok' : o.code });
     if (conn.closed) {
+      this.metrics.requests.inc({ op: label, outcome: o.ok ? 'ok' : o.code });
       this.metrics.dropped.inc();
       return;
     }
     let buf: Uint8Array;
+    let outcome: string = o.ok ? 'ok' : o.code;
     try {
       buf = o.ok ? encodeOk(id, toWire(o.result)) : encodeError(id, o.code, o.message);
     } catch (e) {
       this.metrics.internalErrors.inc({ op: label });
       console.error(`holoserve: could not encode a reply: ${describeBug(e)}`);
       buf = encodeError(id, 'internal', 'could not encode the result');
+      outcome = 'internal';
     }
+    if (buf.byteLength > this.cfg.maxFrameBytes) {
+      // The ops whose reply size is known from the request (heat, sinkhorn) were refused before
+      // computing (ops.ts); this catches the rest (a recall of many large payloads), so that no
+      // reply is larger than the frames the client was promised.
+      this.metrics.budgetRefusals.inc({ budget: 'reply_bytes' });
+      buf = encodeError(id, 'too_large', `the reply would be ${buf.byteLength} bytes, more than maxFrameBytes = ${this.cfg.maxFrameBytes}: ask for less (k, t)`);
+      outcome = 'too_large';
+    }
+    this.metrics.requests.inc({ op: label, outcome });
     // A reply that would take the send buffer past uWS's maxBackpressure would be dropped, and a
     // lost reply breaks the one-reply-per-frame promise: close with 1013 instead, while the
     // buffer is still under that bound, so that uWS queues the close frame behind the replies

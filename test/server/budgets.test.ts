@@ -136,6 +136,33 @@ describe('budgets', () => {
   });
 });
 
+describe('reply size after computing (a recall of large payloads)', () => {
+  let server: Server;
+  beforeAll(async () => {
+    server = await startServer({ HOLOSERVE_DIM: '256', HOLOSERVE_WORKERS: '1', HOLOSERVE_PREWARM_ROLES: '[]', HOLOSERVE_MAX_FRAME_BYTES: '65536' });
+  });
+  afterAll(async () => { await server?.stop(); });
+
+  it('a reply over maxFrameBytes becomes too_large with its size; a smaller k is answered', async () => {
+    const s = await rawSocket(server.url);
+    try {
+      const pad = new Uint8Array(30_000).fill(7);
+      for (let i = 0; i < 3; i++) expect((await s.ask({ id: i, op: 'remember', tenant: 'big', key: `k${i}`, text: `item ${i}`, payload: pad })).ok).toBe(true);
+      const rep = await s.ask({ id: 9, op: 'recall', tenant: 'big', text: 'item', k: 3 });
+      expect(rep.error?.code).toBe('too_large');
+      const size = Number(/would be (\d+) bytes/.exec(rep.error!.message)?.[1]);
+      expect(size).toBeGreaterThan(3 * 30_000);
+      expect(size).toBeLessThan(3 * 30_000 + 1024);
+      expect(metric(await scrape(server.http), 'holoserve_budget_refusals_total', { budget: 'reply_bytes' })).toBe(1);
+      expect(metric(await scrape(server.http), 'holoserve_requests_total', { op: 'recall', outcome: 'too_large' })).toBe(1);
+      const two = await s.ask({ id: 10, op: 'recall', tenant: 'big', text: 'item', k: 2 });
+      expect((two.hits as unknown[]).length).toBe(2);
+    } finally {
+      s.ws.close();
+    }
+  });
+});
+
 describe('scoping (issue #9 item 8)', () => {
   let server: Server;
   const tok = (t: string, tenants: string[], admin = false) => ({ salt: `s-${t}`, sha256: createHash('sha256').update(`s-${t}`).update(t).digest('hex'), tenants, admin });
