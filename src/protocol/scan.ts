@@ -46,12 +46,31 @@ function extType(b: Uint8Array, at: number): number {
  * float id) | too_large (more than maxValues values).
  */
 export function scanFrame(b: Uint8Array, lim: ScanLimits = PROFILE): void {
-  const end = b.length;
-  if (end === 0) bad('empty frame');
+  if (b.length === 0) bad('empty frame');
   const t0 = b[0];
   if (!((t0 >= 0x80 && t0 <= 0x8f) || t0 === 0xde || t0 === 0xdf)) {
     throw new HoloError('bad_request', 'frame must be a msgpack map with string keys');
   }
+  scan(b, lim);
+}
+
+/**
+ * True when b is exactly one plain msgpack value of the profile (any type at the top): how a
+ * stored payload is checked before it is decoded for a reply (one written before the profile
+ * existed may hold extension types).
+ */
+export function isPlainValue(b: Uint8Array, lim: ScanLimits = PROFILE): boolean {
+  if (b.length === 0) return false;
+  try {
+    scan(b, lim);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function scan(b: Uint8Array, lim: ScanLimits): void {
+  const end = b.length;
   if (lim.maxDepth + 2 > left.length) throw new Error('scanFrame: maxDepth above the profile');
   let pos = 0, depth = 0, values = 0;
   let idValue = false; // the next value read at depth 1 is the value of key 'id'

@@ -9,7 +9,7 @@ import fc from 'fast-check';
 import { Packr } from 'msgpackr';
 import { describe, expect, it } from 'vitest';
 import { decodeFrame } from '../../src/protocol/codec.js';
-import { PROFILE, scanFrame } from '../../src/protocol/scan.js';
+import { isPlainValue, PROFILE, scanFrame } from '../../src/protocol/scan.js';
 
 const packr = new Packr({ useRecords: false, variableMapSize: true });
 const enc = (s: string) => [...new TextEncoder().encode(s)];
@@ -155,5 +155,15 @@ describe('scanFrame: plain msgpack passes and decodes alike with a stock decoder
         expect(() => decodeFrame(bytes)).not.toThrow();
       }
     }), { seed: 99, numRuns: 5000 });
+  });
+});
+
+describe('isPlainValue (stored payloads)', () => {
+  it('accepts one plain value of any type, refuses extensions, trailing bytes and deep nesting', () => {
+    for (const v of [1, 'x', null, [1, [2]], { a: { b: 1 } }, new Uint8Array(3), 2n ** 63n]) expect(isPlainValue(packr.pack(v))).toBe(true);
+    expect(isPlainValue(Uint8Array.from([0xd6, 0xff, 0, 0, 0, 1]))).toBe(false); // timestamp
+    expect(isPlainValue(Uint8Array.from([0x01, 0x02]))).toBe(false);
+    expect(isPlainValue(Uint8Array.from([...new Array(40).fill(0x91), 0xc0]))).toBe(false);
+    expect(isPlainValue(new Uint8Array(0))).toBe(false);
   });
 });

@@ -4,7 +4,11 @@
  * stored payload comes back decodable by a strict stock decoder; the server stays up and small.
  */
 import { decode as stockDecode } from '@msgpack/msgpack';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import WebSocket from 'ws';
+import { openLmdbStore } from '../../src/store/lmdb.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bin } from '../../src/client/client.js';
 import { describeBug } from '../../src/errors.js';
@@ -212,5 +216,46 @@ describe('7. a reader past its backpressure budget is closed with 1013 and a rea
     const fresh = await rawSocket(slow.url);
     expect((await fresh.ask({ id: 1, op: 'hello' })).ok).toBe(true);
     fresh.ws.close();
+  });
+});
+
+describe('3. a payload stored before the profile existed (with an extension type) cannot poison readers', () => {
+  let old: Server;
+  const dataDir = mkdtempSync(join(tmpdir(), 'holoserve-poison-'));
+  const v = seededVec(5, D);
+  const norm = Math.hypot(...v);
+  const unit = v.map((x) => x / norm);
+  beforeAll(async () => {
+    // what an older server let a writer store: a timestamp extension with 0xffffffff nanoseconds
+    const store = openLmdbStore(dataDir);
+    const item = (key: string, payload: Uint8Array) => ({ key, vector: unit, payload, salience: 0.5, reward: 0, createdMs: 1, lastAccessMs: 1, novelty: 1 });
+    await store.commit([
+      { kind: 'item.put', tenant: 'old', item: item('poisoned', Uint8Array.from([0xd7, 0xff, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0])) },
+      { kind: 'item.put', tenant: 'old', item: item('fine', packr.pack({ ok: 1 })) },
+      { kind: 'tenant.touch', tenant: 'old', atMs: 1 },
+    ]);
+    await store.close();
+    old = await startServer({ HOLOSERVE_DIM: String(D), HOLOSERVE_WORKERS: '1', HOLOSERVE_PREWARM_ROLES: '[]' }, { dataDir });
+  });
+  afterAll(async () => {
+    await old?.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('recall leaves the bad payload out (payloadDropped) and the reply decodes with a strict stock decoder', async () => {
+    const ws = new WebSocket(old.url);
+    await new Promise((r) => ws.once('open', r));
+    const bytes = await new Promise<Buffer>((resolve) => {
+      ws.once('message', (d: Buffer) => resolve(d));
+      ws.send(packr.pack({ id: 1, op: 'recall', tenant: 'old', vector: bin(unit), k: 2 }));
+    });
+    ws.close();
+    const rep = stockDecode(bytes) as { ok: boolean; hits: { key: string; payload?: unknown; payloadDropped?: boolean }[] };
+    expect(rep.ok).toBe(true);
+    const byKey = Object.fromEntries(rep.hits.map((h) => [h.key, h]));
+    expect(byKey.poisoned.payloadDropped).toBe(true);
+    expect(byKey.poisoned.payload).toBeUndefined();
+    expect(byKey.fine.payload).toEqual({ ok: 1 });
+    expect(byKey.fine.payloadDropped).toBeUndefined();
   });
 });
