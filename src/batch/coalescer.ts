@@ -3,14 +3,17 @@
  * once and answered to every asker. "Identical" = same op and the same fields, arrays compared
  * byte for byte. Two keys, so that coalescing cannot be steered (issue #9 item 6):
  *   - the bucket key (coalesceKey): op, epoch, scalars exactly, array lengths and an FNV-1a of
- *     ≤ 64 sampled words per array, ~0.1 µs at 32 KiB. Distinct honest requests almost never
- *     share one, so most requests find an empty bucket and pay nothing more;
+ *     ≤ 64 sampled words per array (~0.5 µs at 32 KiB). Distinct honest requests almost never
+ *     share one, so most requests find an empty bucket and pay nothing more; a bucket of one
+ *     request is checked by one byte comparison (a burst of identical requests joins the first
+ *     and is never added, so it never pays for a hash);
  *   - the full key (requestHash): xxHash64 (xxhash-wasm) over every byte of every array and bin
- *     of the request, seeded with 64 random bits per process, computed only when a request's
- *     bucket is not empty (a real twin, or vectors made equal on the sampled words), and memoised
- *     per request. Within a bucket, requests are indexed by it, and bytes are compared (memcmp)
- *     only on a full-key match: vectors built to collide on the sample cost one hash each, not a
- *     comparison chain. Measured (bench/coalesce-key.ts, one 32 KiB vector): bucket key 0.5 µs, full key 4.5 µs, memcmp 0.8 µs.
+ *     of the request, seeded with 64 random bits per process, computed once a bucket holds two
+ *     different requests (vectors made equal on the sampled words) and memoised per request.
+ *     Such a bucket is indexed by it, and bytes are compared (memcmp) only on a full-key match:
+ *     vectors built to collide on the sample cost one hash each, not a comparison chain.
+ * Measured (bench/coalesce-key.ts, one 32 KiB vector, quiet machine): bucket key 0.5 µs, full
+ * key 4.5 µs, memcmp 0.8 µs.
  * Writes never coalesce, and reads of a shard whose state changed since a request was queued
  * carry a newer epoch in their key, so a pipelined remember-then-recall never returns the older
  * answer. A finished pure computation stays joinable for coalesceLingerMs (dispatcher.ts), and a
@@ -95,7 +98,7 @@ export function sameRequest(a: Parsed, b: Parsed): boolean {
 
 interface Bucket<E> {
   entries: E[];
-  /** by full key, built when a second request meets this bucket */
+  /** by full key, built when a second, different request joins this bucket */
   byHash?: Map<bigint, E[]>;
 }
 
@@ -128,6 +131,12 @@ export class Coalescer<E extends { parsed: Parsed }> {
   find(key: string, p: Parsed): E | undefined {
     const b = this.map.get(key);
     if (!b) return undefined;
+    if (!b.byHash && b.entries.length === 1) {
+      // One request in the bucket: one comparison is no chain, and a burst of identical
+      // requests (they join, they are not added) never pays for a hash.
+      this.compared++;
+      return sameRequest(b.entries[0].parsed, p) ? b.entries[0] : undefined;
+    }
     return this.index(b).get(this.hashOf(p))?.find((e) => {
       this.compared++;
       return sameRequest(e.parsed, p);
