@@ -91,7 +91,7 @@ function scan(b: Uint8Array, lim: ScanLimits): void {
     const t = b[pos++];
     if (key && !((t >= 0xa0 && t <= 0xbf) || t === 0xd9 || t === 0xda || t === 0xdb)) bad('map keys must be strings');
     const isIdValue = idValue && depth === 1 && !key;
-    if (depth === 1) idValue = key && t === 0xa2 && pos + 2 <= end && b[pos] === 0x69 && b[pos + 1] === 0x64;
+    if (isIdValue) idValue = false;
     if (isIdValue && (t === 0xca || t === 0xcb)) throw new HoloError('bad_request', "field 'id' must be an unsigned integer (a msgpack int, not a float)");
     let len = -1; // bytes of payload to skip (str, bin, scalars)
     let count = -1; // items of a container to open
@@ -126,6 +126,8 @@ function scan(b: Uint8Array, lim: ScanLimits): void {
     }
     if (len >= 0) {
       if (len > end - pos) bad(`a value declares ${len} bytes, ${end - pos} remain`);
+      // a key of the frame's map, in any str width: is it 'id'?
+      if (key && depth === 1) idValue = len === 2 && b[pos] === 0x69 && b[pos + 1] === 0x64;
       pos += len;
       continue;
     }

@@ -102,6 +102,11 @@ describe('scanFrame: the hostile frames of issue #9', () => {
       const f = Uint8Array.from([0x82, ...fixstr('op'), ...fixstr('hello'), ...fixstr('id'), ...bytes]);
       expect(failure(f)).toMatchObject({ code: 'bad_request', message: expect.stringMatching(/'id'/) });
     }
+    // the key 'id' as str 8 / str 16 is the same key
+    for (const key of [[0xd9, 0x02, 0x69, 0x64], [0xda, 0x00, 0x02, 0x69, 0x64]]) {
+      const f = Uint8Array.from([0x82, ...fixstr('op'), ...fixstr('hello'), ...key, 0xcb, 0x40, 0, 0, 0, 0, 0, 0, 0]);
+      expect(failure(f)).toMatchObject({ code: 'bad_request', message: expect.stringMatching(/'id'/) });
+    }
     for (const bytes of [[0x02], [0xcc, 0x02], [0xcd, 0, 2], [0xce, 0, 0, 0, 2], [0xcf, 0, 0, 0, 0, 0, 0, 0, 2], [0xd0, 0x02]]) {
       const f = Uint8Array.from([0x82, ...fixstr('op'), ...fixstr('hello'), ...fixstr('id'), ...bytes]);
       expect(Number(decodeFrame(f).id)).toBe(2);
