@@ -27,6 +27,11 @@ export interface UnbindResult {
   epsUsed: number;
   /** How many of the D/2+1 bins had |B_k|² < λ (where the floor bit). */
   floored: number;
+  /**
+   * λ / P̄ with P̄ = mean_k |B_k|² = ‖b‖²: the regulariser in units of b's own mean bin power
+   * (= beta when beta set it), the same for b and s·b. 0 in approx mode.
+   */
+  epsRel: number;
 }
 
 export const DEFAULT_BETA = 1e-3;
@@ -74,7 +79,7 @@ export function unbindSpectrum(hrr: Hrr, c: Float32Array, B: Float32Array, power
     floored = hrr.engine.inverseFilter(B, hrr.S1, mode === 'exact' ? 'floor' : 'add', lambda);
   }
   hrr.engine.convolveSpectrum(c, hrr.S1, out);
-  return { vector: checkResult(out, { c }), epsUsed: lambda, floored };
+  return { vector: checkResult(out, { c }), epsUsed: lambda, floored, epsRel: lambda / power };
 }
 
 /**
