@@ -152,7 +152,8 @@ export async function start(cfg: Config): Promise<{ listening: Listening; stop: 
   };
   const knobs: Knobs = { unbindBeta: cfg.unbindBeta, rerank: cfg.rerank, rerankMargin: cfg.rerankMargin, rerankCandidates: cfg.rerankCandidates };
   const adminDeps: AdminDeps = {
-    enabled: cfg.adminOps, pool, roles, dispatcher, knobs,
+    enabled: cfg.adminOps, pool, roles, dispatcher, knobs, metrics, shards: cfg.shards,
+    load: () => tenantLoad(pool, shards),
     rebuildRoles: async () => {
       const purged = roles.purge();
       if (cfg.roleFile) removeRoleFile(cfg.roleFile);
