@@ -118,6 +118,10 @@ export const command: Command = {
       out.push(`  mix CPU    = ${ops.map((o) => `${mix.get(o.op)}×${f(o.cpuSecondsPerRequest * 1e3, 3)}`).join(' + ')} = ${f(cpu * 1e3, 3)} ms per request`);
       out.push(`  cores      = ${rps} RPS × ${f(cpu, 6)} s = ${f(p.cores)} cores busy → ${p.workers} workers`);
       out.push(`  ${speedLine}`);
+      if (measured && measured.speedup < 0.75 * measured.workers) {
+        out.push(`  WARNING: ${measured.workers} workers ran the mix only ${f(measured.speedup)}× as fast as 1: this machine's cores are shared`);
+        out.push('  (other load, or fewer free cores than workers); the pod count below is inflated by it. Rerun on an idle machine.');
+      }
       out.push(`  pods       = ⌈${f(p.cores)} / (${coresPerPod} cores × ${f(efficiency)})⌉ = ${p.podsNoHeadroom} without headroom`);
       out.push(`  + headroom = ⌈${f(p.cores)} × ${safety} / (${coresPerPod} × ${f(efficiency)})⌉ = ${p.pods} pods of ${coresPerPod} cores (${coresPerPod} workers each)`);
       out.push(`  the seed's form with the measured latency (queueing at ${measured?.concurrency ?? 'the server\'s'} in flight included, so an upper bound):`);
