@@ -103,18 +103,22 @@ export const command: Command = {
         measured = await measure({ dim, items, workers, seconds, mix, log: a.json ? undefined : (l) => process.stderr.write(`  measuring: ${l}\n`) });
         ops = measured.ops;
         efficiency = Math.min(1, measured.speedup / workers);
-        speedLine = `measured speed-up 1 → ${workers} workers: ${f(measured.mixRps1, 0)} → ${f(measured.mixRpsN, 0)} requests/s = ${f(measured.speedup)}× (efficiency ${f(efficiency)})`;
+        speedLine = `measured speed-up 1 → ${workers} workers: ${f(measured.mixRps1, 0)} → ${f(measured.mixRpsN, 0)} requests/s = ${f(measured.speedup)}× (efficiency ${f(efficiency)}${measured.speedup > workers ? ', capped at 1: the 1-worker run was slowed by something else' : ''})`;
         source = `a holoserve on loopback, D = ${dim}, ${workers} workers, recall over ${items} items per tenant, ${measured.concurrency} requests in flight, ${seconds} s per op; recall cache and coalescing off`;
       }
       const cpu = ops.reduce((s, o) => s + (mix.get(o.op) ?? 0) * o.cpuSecondsPerRequest, 0);
-      const lat = ops.reduce((s, o) => s + (mix.get(o.op) ?? 0) * o.meanLatencySeconds, 0);
+      // the seed's "average latency": service time (one in flight) when measured, else the server's mean
+      const lat = ops.reduce((s, o) => s + (mix.get(o.op) ?? 0) * (Number.isNaN(o.unloadedLatencySeconds) ? o.meanLatencySeconds : o.unloadedLatencySeconds), 0);
       const p = measuredPlan(rps, cpu, coresPerPod, efficiency, safety);
       const seed = seedPlan(rps, lat, coresPerPod, safety);
       if (a.json) { process.stdout.write(`${JSON.stringify({ ops, mix: Object.fromEntries(mix), cpuSecondsPerRequest: cpu, meanLatencySeconds: lat, plan: p, seedFormula: seed, measured })}\n`); return 0; }
       out.push('holoserve plan (SEED §10, with measured served cost)');
       out.push(`  source: ${source}`);
-      out.push('  op         share   CPU ms/request   server latency ms');
-      for (const o of ops) out.push(`  ${o.op.padEnd(10)} ${f(mix.get(o.op)!, 2).padStart(5)}   ${f(o.cpuSecondsPerRequest * 1e3, 3).padStart(14)}   ${f(o.meanLatencySeconds * 1e3, 3).padStart(17)}`);
+      out.push(`  op         share   CPU ms/request   server latency ms${measured ? ` (${measured.concurrency} in flight / 1 in flight)` : ''}`);
+      for (const o of ops) {
+        const alone = Number.isNaN(o.unloadedLatencySeconds) ? '' : ` / ${f(o.unloadedLatencySeconds * 1e3, 3)}`;
+        out.push(`  ${o.op.padEnd(10)} ${f(mix.get(o.op)!, 2).padStart(5)}   ${f(o.cpuSecondsPerRequest * 1e3, 3).padStart(14)}   ${f(o.meanLatencySeconds * 1e3, 3).padStart(17)}${alone}`);
+      }
       out.push(`  mix CPU    = ${ops.map((o) => `${mix.get(o.op)}×${f(o.cpuSecondsPerRequest * 1e3, 3)}`).join(' + ')} = ${f(cpu * 1e3, 3)} ms per request`);
       out.push(`  cores      = ${rps} RPS × ${f(cpu, 6)} s = ${f(p.cores)} cores busy → ${p.workers} workers`);
       out.push(`  ${speedLine}`);
@@ -124,11 +128,13 @@ export const command: Command = {
       }
       out.push(`  pods       = ⌈${f(p.cores)} / (${coresPerPod} cores × ${f(efficiency)})⌉ = ${p.podsNoHeadroom} without headroom`);
       out.push(`  + headroom = ⌈${f(p.cores)} × ${safety} / (${coresPerPod} × ${f(efficiency)})⌉ = ${p.pods} pods of ${coresPerPod} cores (${coresPerPod} workers each)`);
-      out.push(`  the seed's form with the measured latency (queueing at ${measured?.concurrency ?? 'the server\'s'} in flight included, so an upper bound):`);
+      out.push(measured
+        ? '  the seed\'s form with the measured service time (one request in flight, no queueing):'
+        : '  the seed\'s form with the server\'s mean latency (its queueing included):');
       out.push(`             ${rps} × ${f(lat, 5)} s = ${f(seed.concurrency)} in service → ${seed.workers} workers, ${seed.pods} pods with headroom`);
       out.push('  assumptions: one worker thread per core (holoserve\'s default); CPU per request is the whole process\'s (front end,');
       out.push('  batcher and workers) at the measured concurrency; the efficiency measured here holds at the pod\'s core count;');
-      out.push('  no recall-cache hits or coalescing (both would lower the cost); latency under the measured load includes queueing.');
+      out.push('  no recall-cache hits or coalescing (both would lower the cost); latency in flight includes queueing.');
       process.stdout.write(`${out.join('\n')}\n`);
       return 0;
     } catch (e) {

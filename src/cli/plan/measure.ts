@@ -30,6 +30,8 @@ export interface OpCost {
   requests: number;
   cpuSecondsPerRequest: number;
   meanLatencySeconds: number;
+  /** server latency with one request in flight (service time, no queueing); NaN from --from */
+  unloadedLatencySeconds: number;
   requestsPerSecond: number;
 }
 
@@ -186,8 +188,13 @@ export async function measure(o: MeasureOptions): Promise<Measured> {
         const cpu = metricSum(after, 'holoserve_process_cpu_seconds_total') - metricSum(before, 'holoserve_process_cpu_seconds_total');
         const served = metricSum(after, 'holoserve_requests_total', `op="${op}"`) - metricSum(before, 'holoserve_requests_total', `op="${op}"`);
         const sum = metricSum(after, 'holoserve_request_seconds_sum', `op="${op}"`) - metricSum(before, 'holoserve_request_seconds_sum', `op="${op}"`);
-        costs.push({ op, requests: served, cpuSecondsPerRequest: cpu / served, meanLatencySeconds: sum / served, requestsPerSecond: d.n / d.elapsed });
-        log(`${op}: ${served} requests in ${d.elapsed.toFixed(1)} s, ${(1e3 * cpu / served).toFixed(3)} ms CPU each, server latency ${(1e3 * sum / served).toFixed(2)} ms at ${concurrency} in flight`);
+        // one in flight: the service time the seed's formula means by "average latency"
+        await drive(clients, 1, Math.min(1, o.seconds / 2), (i) => make(op, 1_000_000 + i));
+        const alone = await scrape(srv.http);
+        const n1 = metricSum(alone, 'holoserve_request_seconds_count', `op="${op}"`) - metricSum(after, 'holoserve_request_seconds_count', `op="${op}"`);
+        const s1 = metricSum(alone, 'holoserve_request_seconds_sum', `op="${op}"`) - metricSum(after, 'holoserve_request_seconds_sum', `op="${op}"`);
+        costs.push({ op, requests: served, cpuSecondsPerRequest: cpu / served, meanLatencySeconds: sum / served, unloadedLatencySeconds: s1 / n1, requestsPerSecond: d.n / d.elapsed });
+        log(`${op}: ${served} requests in ${d.elapsed.toFixed(1)} s, ${(1e3 * cpu / served).toFixed(3)} ms CPU each, server latency ${(1e3 * sum / served).toFixed(2)} ms at ${concurrency} in flight, ${(1e3 * s1 / n1).toFixed(2)} ms alone`);
       }
       const mixN = await drive(clients, concurrency, o.seconds, pickMix);
       log(`mix with ${o.workers} workers: ${(mixN.n / mixN.elapsed).toFixed(0)} requests/s`);
@@ -222,7 +229,7 @@ export async function fromMetrics(url: string, ops: string[]): Promise<{ ops: Op
   for (const op of ops) {
     const n = metricSum(text, 'holoserve_request_seconds_count', `op="${op}"`);
     if (!(n > 0)) throw new Error(`${url}: op '${op}' has no requests in holoserve_request_seconds`);
-    out.push({ op, requests: n, cpuSecondsPerRequest: cpu / total, meanLatencySeconds: metricSum(text, 'holoserve_request_seconds_sum', `op="${op}"`) / n, requestsPerSecond: NaN });
+    out.push({ op, requests: n, cpuSecondsPerRequest: cpu / total, meanLatencySeconds: metricSum(text, 'holoserve_request_seconds_sum', `op="${op}"`) / n, unloadedLatencySeconds: NaN, requestsPerSecond: NaN });
   }
   return { ops: out, cpuSecondsPerRequest: cpu / total };
 }
