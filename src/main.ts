@@ -11,6 +11,7 @@ import { Dispatcher } from './batch/dispatcher.js';
 import { tokenize } from './kernels/hrr/encode.js';
 import { roleTableBytes } from './roles/table.js';
 import { Metrics } from './metrics/registry.js';
+import { tenantLoad } from './metrics/load.js';
 import type { Knobs, WorkerInfo } from './pool/messages.js';
 import { ShardPool } from './pool/pool.js';
 import { createRoleTableBuffer, RoleTable } from './roles/table.js';
@@ -124,7 +125,13 @@ export async function start(cfg: Config): Promise<{ listening: Listening; stop: 
 
   // 4. the front end; everything else is lazy
   const arena = new VectorArena(cfg.dim);
-  metrics.vectorsHeld = () => arena.taken;
+  metrics.sources = {
+    vectorsHeld: () => arena.taken,
+    roles: () => ({ size: roles.size, evictions: roles.evictions }),
+    restarts: () => pool.restarts,
+    load: () => tenantLoad(pool, shards),
+    workers: cfg.workers, shards: cfg.shards,
+  };
   const limits: Limits = {
     arena,
     dim: cfg.dim, maxFrameBytes: cfg.maxFrameBytes, sinkhornMaxSize: cfg.sinkhornMaxSize,
@@ -147,7 +154,8 @@ export async function start(cfg: Config): Promise<{ listening: Listening; stop: 
   };
   const knobs: Knobs = { unbindBeta: cfg.unbindBeta, rerank: cfg.rerank, rerankMargin: cfg.rerankMargin, rerankCandidates: cfg.rerankCandidates };
   const adminDeps: AdminDeps = {
-    enabled: cfg.adminOps, pool, roles, dispatcher, knobs,
+    enabled: cfg.adminOps, pool, roles, dispatcher, knobs, metrics, shards: cfg.shards,
+    load: () => tenantLoad(pool, shards),
     rebuildRoles: async () => {
       const purged = roles.purge();
       if (cfg.roleFile) removeRoleFile(cfg.roleFile);

@@ -18,6 +18,8 @@ import { Coalescer, coalesceKey } from './coalescer.js';
 
 interface Entry {
   parsed: Parsed;
+  /** the shard it routes to, -1 for unrouted ops */
+  shard: number;
   key?: string;
   enqueuedAt: number;
   promise: Promise<Outcome>;
@@ -79,7 +81,7 @@ export class Dispatcher {
     }
     let resolve!: (o: Outcome) => void;
     const promise = new Promise<Outcome>((r) => { resolve = r; });
-    const entry: Entry = { parsed, key, enqueuedAt: performance.now(), promise, resolve };
+    const entry: Entry = { parsed, shard, key, enqueuedAt: performance.now(), promise, resolve };
     if (key !== undefined) this.coalescer.add(key, entry);
     this.pending++;
     const w = shard >= 0 ? shard % this.pool.size : this.leastBusy();
@@ -93,7 +95,7 @@ export class Dispatcher {
     let resolve!: (o: Outcome) => void;
     const promise = new Promise<Outcome>((r) => { resolve = r; });
     this.pending++;
-    this.batcher.push(w, parsed.kind, { parsed, enqueuedAt: performance.now(), promise, resolve });
+    this.batcher.push(w, parsed.kind, { parsed, shard: -1, enqueuedAt: performance.now(), promise, resolve });
     return promise;
   }
 
@@ -142,7 +144,11 @@ export class Dispatcher {
     const now = performance.now();
     this.metrics.batchSize.observe({ kind }, entries.length);
     this.metrics.queued.set(this.batcher.queued);
-    for (const e of entries) this.metrics.queueWait.observe({ kind }, (now - e.enqueuedAt) / 1000);
+    for (const e of entries) {
+      const wait = (now - e.enqueuedAt) / 1000;
+      this.metrics.queueWait.observe({ kind }, wait);
+      this.metrics.waited(w, e.shard, wait);
+    }
     let refs: RoleRef[] = [];
     try {
       // Roles are acquired request by request: a request whose roles do not fit in the table
@@ -166,7 +172,7 @@ export class Dispatcher {
       for (const r of refs) if (r.compute) this.metrics.roleCacheMisses.inc(); else this.metrics.roleCacheHits.inc();
       const items: TaskItem[] = entries.map((e) => ({ op: e.parsed.op, params: e.parsed.params }));
       const res = await this.pool.run<BatchResult>(w, { type: 'batch', kind, items, roles: refs, nowMs: Date.now() });
-      this.metrics.record(res.obs);
+      this.metrics.record(res.obs, w, entries.map((e) => e.shard));
       entries.forEach((e, i) => {
         this.metrics.computations.inc({ op: e.parsed.op });
         this.finish(e, res.outcomes[i]);
@@ -179,11 +185,6 @@ export class Dispatcher {
       for (const e of entries) this.finish(e, o);
     } finally {
       this.roles.release(refs);
-      this.metrics.roleCacheSize.set(this.roles.size);
-      this.metrics.roleCacheEvictions.inc(this.roles.evictions - this.evictionsSeen);
-      this.evictionsSeen = this.roles.evictions;
-      this.metrics.workerRestarts.set(this.pool.restarts);
     }
   }
-  private evictionsSeen = 0;
 }

@@ -29,6 +29,7 @@ export type ControlTask =
   | { type: 'pin'; texts: string[]; roles: RoleRef[] }
   | { type: 'prefetch'; tenants: string[] }
   | { type: 'recent'; limit: number }
+  | { type: 'load' }
   | { type: 'knobs'; knobs: Partial<Knobs> }
   | { type: 'close' };
 
@@ -46,11 +47,22 @@ export type Outcome =
   | { ok: true; result: Record<string, unknown> }
   | { ok: false; code: ErrorCode; message: string; budget?: Budget };
 
+/** One exact or wiener unbind, as the eps signal sees it (docs/OPERATIONS.md, unbind_eps_used). */
+export interface UnbindObs {
+  mode: 'exact' | 'wiener';
+  /** λ / P̄ (P̄ = mean |B_k|² = ‖b‖²) when at least one bin was floored, else 0 (the floor did not bite) */
+  epsRel: number;
+  /** bins with |B_k|² < λ over the D/2 + 1 bins */
+  flooredRatio: number;
+}
+
 /** Numbers a batch observed, for the main thread's metrics (workers do not own a registry). */
 export interface BatchObs {
   /** stored graphs dropped to keep graphBytesPerWorker (issue #9) */
   graphEvictions: number;
-  epsUsed: number[];
+  unbinds: UnbindObs[];
+  /** wall time each item's handler ran on the worker thread, seconds (index = item) */
+  itemSeconds: number[];
   rolesComputed: number;
   cleanupScore: number[];
   recallMargin: number[];
@@ -78,10 +90,23 @@ export interface WorkerInfo {
   kernels: string;
 }
 
+/** What a worker holds, per tenant (answer to the 'load' control task; tenant names stay in drills). */
+export interface TenantLoad {
+  tenant: string;
+  items: number;
+  anchors: number;
+  /** vectors held in memory: (items + anchors) · D · 4 */
+  bytes: number;
+  /** requests this worker ran for the tenant since it was loaded */
+  requests: number;
+  /** seconds this worker spent in the tenant's recall handlers since it was loaded */
+  recallSeconds: number;
+}
+
 export function emptyObs(): BatchObs {
   return {
     graphEvictions: 0,
-    epsUsed: [], rolesComputed: 0, cleanupScore: [], recallMargin: [], utilization: [], saturation: [],
+    unbinds: [], itemSeconds: [], rolesComputed: 0, cleanupScore: [], recallMargin: [], utilization: [], saturation: [],
     evictions: 0, embeddingHits: 0, embeddingMisses: 0, recallCacheHits: 0, recallCacheMisses: 0, commitSeconds: [],
   };
 }

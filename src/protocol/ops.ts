@@ -227,7 +227,8 @@ export const OPS: Record<string, OpSpec> = {
         throw new HoloError('bad_request', "field 'scenario' must be worker-crash | role-cache-corruption | elevated-epsilon | recall-latency-spike");
       }
       const worker = num(f, 'worker', { int: true, min: 0, max: 255 });
-      return { params: { scenario, worker } };
+      const windowMs = num(f, 'windowMs', { int: true, min: 0, max: 30_000 }); // recall-latency-spike's sampling window
+      return { params: { scenario, worker, windowMs } };
     },
   },
   role: {

@@ -7,7 +7,8 @@
  *     role-cache-corruption   purge the role table and file, recompute the prewarm roles,
  *                             verify a sample bit for bit against fresh computations
  *     elevated-epsilon        bind/unbind diagnostic on synthetic orthogonal vectors
- *     recall-latency-spike    turn the HRR-first rerank off (the seed's first response)
+ *     recall-latency-spike    turn the HRR-first rerank off and name the hot shards
+ *                             (drills/recall-latency-spike.ts)
  */
 import { HoloError } from '../errors.js';
 import type { Dispatcher } from '../batch/dispatcher.js';
@@ -15,6 +16,9 @@ import type { Knobs } from '../pool/messages.js';
 import type { ShardPool } from '../pool/pool.js';
 import type { RoleTable } from '../roles/table.js';
 import type { Parsed } from '../protocol/ops.js';
+import type { LoadRow } from '../metrics/load.js';
+import type { Metrics } from '../metrics/registry.js';
+import { recallLatencySpike } from './drills/recall-latency-spike.js';
 
 export interface AdminDeps {
   enabled: boolean;
@@ -22,6 +26,10 @@ export interface AdminDeps {
   roles: RoleTable;
   dispatcher: Dispatcher;
   knobs: Knobs;
+  metrics: Metrics;
+  /** every tenant loaded, with its worker and shard */
+  load: () => Promise<LoadRow[]>;
+  shards: number;
   /** recompute + verify the prewarm roles (main.ts owns the prewarm) */
   rebuildRoles: () => Promise<{ purged: number; computed: number; verified: number }>;
 }
@@ -53,10 +61,7 @@ export async function admin(d: AdminDeps, p: Parsed): Promise<Record<string, unk
       return { scenario, ...o.result };
     }
     case 'recall-latency-spike':
-      d.knobs.rerank = false;
-      d.dispatcher.knobsChanged();
-      await d.pool.broadcast({ type: 'knobs', knobs: { rerank: false } });
-      return { scenario, knobs: { ...d.knobs } };
+      return recallLatencySpike(d, (p.params.windowMs as number | undefined) ?? 2000);
     default:
       throw new HoloError('bad_request', `unknown drill '${scenario}'`);
   }

@@ -29,7 +29,6 @@ export const DRILL_HANDLERS: Record<string, Handler> = {
         const u = unbind(ctx.hrr, c, r, { mode, beta: ctx.knobs.unbindBeta });
         worst[mode] = Math.min(worst[mode], cosine(u.vector, a));
         eps[mode] = u.epsUsed;
-        if (u.epsUsed > 0) ctx.obs.epsUsed.push(u.epsUsed);
       }
     }
     return { worstCosine: worst, epsUsed: eps, healthy: Object.values(worst).every((c) => c >= 0.999) };

@@ -65,6 +65,7 @@ async function runBatchNow(task: BatchTask): Promise<BatchResult> {
   if (task.kind === 'memory') await memory.prepare(task.items);
   for (const item of task.items) {
     ctx.itemIndex = outcomes.length;
+    const t0 = performance.now();
     try {
       const h = HANDLERS[item.op];
       if (!h) throw new HoloError('unknown_op', `worker has no handler for '${item.op}'`);
@@ -72,6 +73,9 @@ async function runBatchNow(task: BatchTask): Promise<BatchResult> {
     } catch (e) {
       outcomes.push(toOutcome(e));
     }
+    const seconds = (performance.now() - t0) / 1000;
+    obs.itemSeconds.push(seconds);
+    if (task.kind === 'memory') memory.account(item, seconds);
   }
   // Memory writes are acknowledged only once durable: one commit for the whole batch.
   await memory.commit(ctx, outcomes);
@@ -122,6 +126,8 @@ export default async function handle(task: Task): Promise<unknown> {
       for (const text of task.texts) memory.pin(text, encodeWith(hrr, source, text));
       return task.texts.length;
     }
+    case 'load':
+      return memory.load();
     case 'recent':
       return memory.recent(task.limit);
     case 'prefetch':

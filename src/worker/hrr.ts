@@ -2,12 +2,22 @@
 import { bind, bindSpectrum } from '../kernels/hrr/bind.js';
 import { bundle } from '../kernels/hrr/bundle.js';
 import { cosine } from '../kernels/hrr/cosine.js';
-import { unbind, unbindRole, type UnbindMode } from '../kernels/hrr/unbind.js';
+import { unbind, unbindRole, type UnbindMode, type UnbindResult } from '../kernels/hrr/unbind.js';
 import type { ExecContext } from './context.js';
 import { fresh } from './transfer.js';
 
 type P = Record<string, unknown>;
 export type Handler = (ctx: ExecContext, p: P) => Record<string, unknown>;
+
+/**
+ * The eps signal of an exact or wiener unbind (docs/OPERATIONS.md): λ/P̄ where the floor bit
+ * (some bin had |B_k|² < λ), else 0, and the fraction of the D/2 + 1 bins floored.
+ */
+export function observeUnbind(ctx: ExecContext, mode: UnbindMode | undefined, r: UnbindResult): void {
+  const m = mode ?? 'exact';
+  if (m === 'approx') return;
+  ctx.obs.unbinds.push({ mode: m, epsRel: r.floored > 0 ? r.epsRel : 0, flooredRatio: r.floored / (ctx.hrr.D / 2 + 1) });
+}
 
 export const HRR_HANDLERS: Record<string, Handler> = {
   role: (ctx, p) => ({ vector: fresh(ctx.roleSource.vector(p.token as string)) }),
@@ -30,8 +40,8 @@ export const HRR_HANDLERS: Record<string, Handler> = {
     const r = p.role !== undefined
       ? unbindRole(ctx.hrr, p.c as Float32Array, ctx.roleSource.spectrum(p.role as string), opts, out)
       : unbind(ctx.hrr, p.c as Float32Array, p.b as Float32Array, opts, out);
-    if (r.epsUsed > 0) ctx.obs.epsUsed.push(r.epsUsed);
-    return { vector: out, epsUsed: r.epsUsed, floored: r.floored };
+    observeUnbind(ctx, opts.mode, r);
+    return { vector: out, epsUsed: r.epsUsed, flooredBins: r.floored };
   },
 
   bundle: (_ctx, p) => ({ vector: bundle(p.vectors as Float32Array[], p.weights as Float64Array | null) }),

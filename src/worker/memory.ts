@@ -16,7 +16,7 @@ import { unbindRole } from '../kernels/hrr/unbind.js';
 import { AnchorBook } from '../memory/anchors.js';
 import { LruCache, TtlCache } from '../memory/cache.js';
 import { TenantMemory, type RecallHit } from '../memory/tenant.js';
-import type { BatchObs, Outcome, TaskItem } from '../pool/messages.js';
+import type { BatchObs, Outcome, TaskItem, TenantLoad } from '../pool/messages.js';
 import { openLmdbStore } from '../store/lmdb.js';
 import type { Store, Write } from '../store/store.js';
 import type { ExecContext } from './context.js';
@@ -25,6 +25,9 @@ import type { Handler } from './hrr.js';
 interface Tenant {
   memory: TenantMemory;
   anchors: AnchorBook;
+  /** requests run for it and seconds spent in its recalls, since loaded (recall-latency-spike drill) */
+  requests: number;
+  recallSeconds: number;
 }
 
 interface CachedRecall {
@@ -45,6 +48,10 @@ export interface MemoryRoom {
   commit(ctx: ExecContext, outcomes: Outcome[]): Promise<void>;
   /** Loads tenants ahead of use (seed §3 background prefetch). */
   prefetch(tenants: readonly string[]): Promise<number>;
+  /** Charges an item's handler time to its tenant (after it ran). */
+  account(item: TaskItem, seconds: number): void;
+  /** What this worker holds, per tenant. */
+  load(): TenantLoad[];
   /** Tenants most recently active (by their last durable touch), most recent first. */
   recent(limit: number): Promise<string[]>;
   close(): Promise<void>;
@@ -77,7 +84,7 @@ export async function createMemoryRoom(cfg: Config, hrr: Hrr): Promise<MemoryRoo
         const anchors = new AnchorBook({ D: hrr.D, anchorsMax: cfg.anchorsMax });
         memory.load(rec.items, now);
         anchors.load(rec.anchors);
-        const t2 = { memory, anchors };
+        const t2: Tenant = { memory, anchors, requests: 0, recallSeconds: 0 };
         tenants.set(name, t2);
         return t2;
       })().finally(() => loading.delete(name));
@@ -267,6 +274,18 @@ export async function createMemoryRoom(cfg: Config, hrr: Hrr): Promise<MemoryRoo
         try { await load(name); n++; } catch (e) { console.error(`holoserve worker: prefetch of a tenant failed:`, e); }
       }
       return n;
+    },
+    account(item, seconds) {
+      const t = typeof item.params.tenant === 'string' ? tenants.get(item.params.tenant) : undefined;
+      if (!t) return;
+      t.requests++;
+      if (item.op === 'recall') t.recallSeconds += seconds;
+    },
+    load() {
+      return [...tenants].map(([tenant, t]) => ({
+        tenant, items: t.memory.size, anchors: t.anchors.size, bytes: (t.memory.size + t.anchors.size) * hrr.D * 4,
+        requests: t.requests, recallSeconds: t.recallSeconds,
+      }));
     },
     recent(limit) {
       return store.recentTenants(limit);

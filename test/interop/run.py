@@ -283,10 +283,10 @@ async def check_unbind(c, D):
         # (both sum ‖b‖² in float64, in another order); floored exact unless a bin's |B|² lies
         # within 1e-3 relative of λ (then float32 vs float64 may legitimately disagree).
         eps_ok = (r['epsUsed'] == 0) if opts['mode'] == 'approx' else abs(r['epsUsed'] / lam - 1) <= 1e-12
-        fl_ok = r['floored'] == floored or margin <= 1e-3
-        R.check(f'unbind D={D} b {opts}: vector, epsUsed, floored vs numpy',
+        fl_ok = r['flooredBins'] == floored or margin <= 1e-3
+        R.check(f'unbind D={D} b {opts}: vector, epsUsed, flooredBins vs numpy',
                 err <= 1e-6 and eps_ok and fl_ok,
-                f"max|Δ|/‖ref‖ = {err:.1e}, epsUsed {r['epsUsed']:.6g} vs {lam:.6g}, floored {r['floored']} vs {floored}"
+                f"max|Δ|/‖ref‖ = {err:.1e}, epsUsed {r['epsUsed']:.6g} vs {lam:.6g}, flooredBins {r['flooredBins']} vs {floored}"
                 f", cos(â, a) = {cos64(v, a):.4f}")
 
     # By role: the server treats a role as ‖b‖² = 1 and uses its unit-modulus spectrum R.
@@ -303,9 +303,9 @@ async def check_unbind(c, D):
         eps_ok = (r['epsUsed'] == 0) if opts['mode'] == 'approx' else abs(r['epsUsed'] / lam - 1) <= 1e-15
         # Tolerance as above; with the default beta every mode is the exact inverse: cos(â, a) ≥ 0.9999.
         cos_ok = cos64(v, a) >= 0.9999 if 'eps' not in opts and 'snr' not in opts else True
-        R.check(f"unbind D={D} role 'object' {opts}: vector, epsUsed, floored vs numpy",
-                err <= 1e-6 and eps_ok and r['floored'] == floored and cos_ok,
-                f"max|Δ|/‖ref‖ = {err:.1e}, epsUsed {r['epsUsed']:.6g} vs {lam:.6g}, floored {r['floored']} vs {floored}"
+        R.check(f"unbind D={D} role 'object' {opts}: vector, epsUsed, flooredBins vs numpy",
+                err <= 1e-6 and eps_ok and r['flooredBins'] == floored and cos_ok,
+                f"max|Δ|/‖ref‖ = {err:.1e}, epsUsed {r['epsUsed']:.6g} vs {lam:.6g}, flooredBins {r['flooredBins']} vs {floored}"
                 f", cos(â, a) = {cos64(v, a):.6f}")
 
 

@@ -10,7 +10,7 @@
  *   bind vs the fft.js reference: max |error| ≤ 1e-6·‖a‖‖b‖ (pffft float32 transforms,
  *     src/kernels/hrr/bind.ts).
  *   unbind vs the in-process pffft Hrr: max |error| ≤ 1e-6·‖â‖ (same engine; the bound is
- *     pffft's against numpy); epsUsed to 1e-12 relative, floored exactly.
+ *     pffft's against numpy); epsUsed to 1e-12 relative, flooredBins exactly.
  *   encode vs the fft.js reference encode: 1e-6 absolute on a unit vector.
  */
 import { readFileSync } from 'node:fs';
@@ -80,7 +80,7 @@ describe('HRR ops', () => {
     expect(maxAbsDiff(got, refBind(a, r))).toBeLessThanOrEqual(1e-6 * norm(a) * norm(r));
   });
 
-  it('unbind in exact, wiener and approx modes matches the in-process kernel (epsUsed, floored)', async () => {
+  it('unbind in exact, wiener and approx modes matches the in-process kernel (epsUsed, flooredBins)', async () => {
     const a = randVec(4), b = randVec(5);
     const c = refBind(a, b);
     const b2 = norm(b) ** 2;
@@ -97,12 +97,12 @@ describe('HRR ops', () => {
       const want = unbindWith(hrr, c, b, opts);
       expect(got.epsUsed).toBeCloseTo(epsUsed, 12 - Math.ceil(Math.log10(Math.max(1, epsUsed))));
       expect(Math.abs(got.epsUsed - want.epsUsed)).toBeLessThanOrEqual(1e-12 * Math.max(1, want.epsUsed));
-      expect([opts, got.floored]).toEqual([opts, want.floored]);
+      expect([opts, got.flooredBins]).toEqual([opts, want.floored]);
       expect(maxAbsDiff(got.vector, want.vector)).toBeLessThanOrEqual(1e-6 * norm(want.vector));
     }
     // sanity of the modes themselves: floored bins with the big eps, none in approx
-    expect((await client.unbind(c, b, { eps: 0.5 * b2 })).floored).toBeGreaterThan(100);
-    expect((await client.unbind(c, b, { mode: 'approx' })).floored).toBe(0);
+    expect((await client.unbind(c, b, { eps: 0.5 * b2 })).flooredBins).toBeGreaterThan(100);
+    expect((await client.unbind(c, b, { mode: 'approx' })).flooredBins).toBe(0);
     expect(cosine((await client.unbind(c, b)).vector, a)).toBeGreaterThan(0.99);
   });
 
@@ -112,7 +112,7 @@ describe('HRR ops', () => {
     for (const mode of ['exact', 'wiener', 'approx'] as const) {
       const r = await client.unbind(c, { role: 'object' }, { mode });
       expect(cosine(r.vector, a)).toBeGreaterThan(0.9999);
-      expect(r.floored).toBe(0);
+      expect(r.flooredBins).toBe(0);
       expect(r.epsUsed).toBeCloseTo(mode === 'approx' ? 0 : 1e-3, 15); // a role's power is 1
     }
   });

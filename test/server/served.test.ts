@@ -145,22 +145,32 @@ describe('HTTP routes and metrics', () => {
     local.registry.clear();
     expect(names.filter((n) => n.startsWith('holoserve_')).length).toBeGreaterThan(25);
     for (const n of names) expect([n, text.includes(`# HELP ${n} `)]).toEqual([n, true]);
-    for (const n of ['holoserve_requests_total', 'holoserve_batch_size', 'holoserve_unbind_eps_used', 'holoserve_coalesced_total', 'holoserve_worker_restarts']) {
+    for (const n of ['holoserve_requests_total', 'holoserve_batch_size', 'holoserve_unbind_eps_used_ratio', 'holoserve_unbind_floored_bins_ratio', 'holoserve_coalesced_total', 'holoserve_worker_restarts_total']) {
       expect(text).toContain(`# TYPE ${n} `);
     }
   });
 
-  it('an unbind is observed in the unbind eps histogram (count +1, sum += epsUsed)', async () => {
+  it('an unbind is observed in the eps signal: λ/‖b‖² by mode when the floor bit, and the floored-bin fraction', async () => {
     const before = await scrape(admin.http);
     const a = randVec(7), b = randVec(8);
-    const r = await client.unbind(refBind(a, b), b, { mode: 'exact', eps: 0.125 });
-    expect(r.epsUsed).toBe(0.125);
+    const b2 = norm(b) ** 2;
+    const r = await client.unbind(refBind(a, b), b, { mode: 'exact', eps: 0.125 * b2 });
+    expect(r.epsUsed).toBeCloseTo(0.125 * b2, 9);
+    expect(r.flooredBins).toBeGreaterThan(0); // λ = P̄/8 floors ~1 − e^(−1/8) ≈ 12% of a random b's bins
+    // a role never bites (every bin has power 1 ≥ λ): seen in the floored fraction (0), not in the eps signal
+    await client.unbind(refBind(a, b), { role: 'object' }, { mode: 'wiener' });
     const after = await scrape(admin.http);
-    expect(metric(after, 'holoserve_unbind_eps_used_count') - metric(before, 'holoserve_unbind_eps_used_count')).toBe(1);
-    expect(metric(after, 'holoserve_unbind_eps_used_sum') - metric(before, 'holoserve_unbind_eps_used_sum')).toBeCloseTo(0.125, 9);
-    expect(metric(after, 'holoserve_unbind_eps_used_bucket', { le: '1' }) - metric(before, 'holoserve_unbind_eps_used_bucket', { le: '1' })).toBe(1);
-    expect(metric(after, 'holoserve_unbind_eps_used_bucket', { le: '0.1' }) - metric(before, 'holoserve_unbind_eps_used_bucket', { le: '0.1' })).toBe(0);
-    expect(metric(after, 'holoserve_requests_total', { op: 'unbind', outcome: 'ok' })).toBeGreaterThanOrEqual(1);
+    const d = (name: string, labels: Record<string, string> = {}) => metric(after, name, labels) - metric(before, name, labels);
+    expect(d('holoserve_unbind_eps_used_ratio_count', { mode: 'exact' })).toBe(1);
+    expect(d('holoserve_unbind_eps_used_ratio_count', { mode: 'wiener' })).toBe(0);
+    expect(d('holoserve_unbind_eps_used_ratio_sum', { mode: 'exact' })).toBeCloseTo(0.125, 6); // scale-free: eps/‖b‖²
+    expect(d('holoserve_unbind_eps_used_ratio_bucket', { mode: 'exact', le: '0.3' })).toBe(1);
+    expect(d('holoserve_unbind_eps_used_ratio_bucket', { mode: 'exact', le: '0.1' })).toBe(0);
+    expect(d('holoserve_unbind_floored_bins_ratio_count', { mode: 'exact' })).toBe(1);
+    expect(d('holoserve_unbind_floored_bins_ratio_sum', { mode: 'exact' })).toBeCloseTo(r.flooredBins / (D / 2 + 1), 9);
+    expect(d('holoserve_unbind_floored_bins_ratio_count', { mode: 'wiener' })).toBe(1);
+    expect(d('holoserve_unbind_floored_bins_ratio_sum', { mode: 'wiener' })).toBe(0);
+    expect(metric(after, 'holoserve_requests_total', { op: 'unbind', outcome: 'ok' })).toBeGreaterThanOrEqual(2);
   });
 
   it('errors are counted by op and code', async () => {
@@ -210,7 +220,8 @@ describe('admin ops (adminOps on)', () => {
 
   it('drill recall-latency-spike turns the rerank off', async () => {
     await client.request('knobs', { set: { rerank: true } });
-    const r = await client.request('drill', { scenario: 'recall-latency-spike' });
+    const r = await client.request('drill', { scenario: 'recall-latency-spike', windowMs: 100 });
+    expect(r).toMatchObject({ scenario: 'recall-latency-spike', pass: true, rerankWasOn: true, rerankOffInWorkers: 2, hotShards: [] });
     expect((r.knobs as Record<string, unknown>).rerank).toBe(false);
     expect(((await client.request('knobs')).knobs as Record<string, unknown>).rerank).toBe(false);
   });
@@ -234,7 +245,7 @@ describe('admin ops (adminOps on)', () => {
     let restarts = 0;
     while (Date.now() < deadline) {
       await client.bind(randVec(1), randVec(2));
-      restarts = metric(await scrape(admin.http), 'holoserve_worker_restarts');
+      restarts = metric(await scrape(admin.http), 'holoserve_worker_restarts_total');
       if (restarts >= 1) break;
       await new Promise((res) => setTimeout(res, 100));
     }
@@ -295,7 +306,7 @@ describe('admin ops off (the default)', () => {
       const b = randVec(9, 256);
       const u = await c.unbind(refBind(randVec(10, 256), b), b);
       expect(u.epsUsed / norm(b) ** 2).toBeCloseTo(1e-3, 12);
-      expect(metric(await scrape(plain.http), 'holoserve_worker_restarts')).toBe(0);
+      expect(metric(await scrape(plain.http), 'holoserve_worker_restarts_total')).toBe(0);
     } finally {
       c.close();
     }

@@ -27,6 +27,11 @@ export interface UnbindResult {
   epsUsed: number;
   /** How many of the D/2+1 bins had |B_k|² < λ (where the floor bit). */
   floored: number;
+  /**
+   * λ / P̄ with P̄ = mean_k |B_k|² = ‖b‖²: the regulariser in units of b's own mean bin power
+   * (= beta when beta set it), the same for b and s·b. 0 in approx mode.
+   */
+  epsRel: number;
 }
 
 export const DEFAULT_BETA = 1e-3;
@@ -65,16 +70,18 @@ export function unbindSpectrum(hrr: Hrr, c: Float32Array, B: Float32Array, power
   checkLength('c', c, hrr.D);
   if (B.length !== hrr.D) throw new HoloError('bad_dimension', `spectrum has length ${B.length}, expected ${hrr.D}`);
   const mode = opts.mode ?? 'exact';
-  let lambda = 0, floored = 0;
+  let lambda = 0, floored = 0, epsRel = 0;
   if (mode === 'approx') {
     regulariser('exact', opts, power); // validates eps, snr, beta even though approx ignores them
     hrr.engine.conjugate(B, hrr.S1);
   } else {
     lambda = regulariser(mode, opts, power);
+    // beta itself when beta set λ (λ/P̄ rounds, and beta is what was asked for)
+    epsRel = (mode === 'exact' ? opts.eps : opts.snr) === undefined ? opts.beta ?? DEFAULT_BETA : lambda / power;
     floored = hrr.engine.inverseFilter(B, hrr.S1, mode === 'exact' ? 'floor' : 'add', lambda);
   }
   hrr.engine.convolveSpectrum(c, hrr.S1, out);
-  return { vector: checkResult(out, { c }), epsUsed: lambda, floored };
+  return { vector: checkResult(out, { c }), epsUsed: lambda, floored, epsRel };
 }
 
 /**
