@@ -208,10 +208,14 @@ describe('7. a reader past its backpressure budget is closed with 1013 and a rea
     expect(closed.reason).toMatch(/^replies not read: \d+ bytes unsent/);
     expect(s.replies.length).toBeGreaterThan(0);
     expect(s.replies.length).toBeLessThan(16);
+    // Each reply is the full result, or (when a heat finished before the later frames were read,
+    // as on a loaded machine) `overloaded`: new requests are refused while the reply buffer is
+    // past maxBackpressureBytes. Never a cut or corrupt reply.
     for (const r of s.replies) {
-      expect(r.ok).toBe(true);
-      expect((r.result as Uint8Array).byteLength).toBe(8 * n);
+      if (r.ok) expect((r.result as Uint8Array).byteLength).toBe(8 * n);
+      else expect((r.error as { code: string }).code).toBe('overloaded');
     }
+    expect(s.replies.some((r) => r.ok)).toBe(true);
     // the server is fine
     const fresh = await rawSocket(slow.url);
     expect((await fresh.ask({ id: 1, op: 'hello' })).ok).toBe(true);
