@@ -9,6 +9,7 @@ import { BudgetError, HoloError } from '../errors.js';
 import { graphBuildBytes } from '../kernels/graph/csr.js';
 import { DEFAULT_K } from '../kernels/graph/heat.js';
 import { tokenize } from '../kernels/hrr/encode.js';
+import { recordTokens, type RecordFields } from '../kernels/hrr/record.js';
 import { checkName, MAX_NAME_BYTES, MAX_TENANT_BYTES } from '../store/store.js';
 import { f32, f64, u32 } from './vectors.js';
 import type { VectorArena } from './arena.js';
@@ -38,6 +39,8 @@ export interface Limits {
   sinkhornMaxWork?: number;
   /** where received D-vectors are put (pooled shared memory); plain SharedArrayBuffers if absent */
   arena?: VectorArena;
+  /** D′ of a dimension rollout in progress (src/dimension/): `shadowVector` is accepted at it */
+  shadowDim?: number;
 }
 
 /** A checked request: what the batcher, the coalescer and the worker need. */
@@ -131,6 +134,58 @@ function vectorOrText(f: Frame, L: Limits): { params: Record<string, unknown>; t
   if (hasV) return { params: { vector: vec(f, 'vector', L) } };
   const { text: t, tokens } = text(f, L, true);
   return { params: { text: t }, tokens };
+}
+
+/** Most slots in one record. */
+export const MAX_RECORD_SLOTS = 256;
+
+/** record: {slot: text | {role: token}}, 1 … MAX_RECORD_SLOTS slots (kernels/hrr/record.ts). */
+function record(f: Frame, L: Limits): { record: RecordFields; tokens: string[] } {
+  const r = f.record;
+  if (typeof r !== 'object' || r === null || Array.isArray(r) || r instanceof Uint8Array) throw new HoloError('bad_request', "field 'record' must be a map slot → text | {role}");
+  const slots = Object.keys(r);
+  if (slots.length === 0) throw new HoloError('bad_request', "field 'record' needs at least one slot");
+  if (slots.length > MAX_RECORD_SLOTS) throw new HoloError('too_large', `field 'record' has ${slots.length} slots, limit ${MAX_RECORD_SLOTS}`);
+  const out: RecordFields = {};
+  let chars = 0;
+  for (const slot of slots) {
+    checkName("a slot of 'record'", slot, MAX_NAME_BYTES);
+    const v = (r as Frame)[slot];
+    if (typeof v === 'string') {
+      if (tokenize(v).length === 0) throw new HoloError('bad_request', `record slot '${slot.slice(0, 64)}': the text has no tokens (letters or digits) to encode`);
+      chars += v.length;
+      out[slot] = v;
+    } else if (typeof v === 'object' && v !== null && !Array.isArray(v) && typeof (v as Frame).role === 'string' && Object.keys(v).length === 1) {
+      const token = (v as Frame).role as string;
+      checkName(`record slot '${slot.slice(0, 64)}' role`, token, MAX_NAME_BYTES);
+      out[slot] = { role: token };
+    } else {
+      throw new HoloError('bad_request', `record slot '${slot.slice(0, 64)}' must be a text or {role: token}`);
+    }
+  }
+  if (chars > L.maxTextChars) throw new HoloError('too_large', `field 'record' has ${chars} characters of text, limit ${L.maxTextChars}`);
+  const tokens = recordTokens(out);
+  if (tokens.length > L.maxTokens) {
+    throw new HoloError('too_large', `field 'record' names ${tokens.length} distinct roles and words, limit ${L.maxTokens} (a quarter of setting roleTableCapacity)`);
+  }
+  return { record: out, tokens };
+}
+
+/**
+ * What a stored item or anchor is made from: exactly one of vector | text | record. A vector
+ * may come with `shadowVector` at D′ while a dimension rollout runs (the server cannot rebuild
+ * a raw vector at another D; docs/MEMORY.md).
+ */
+function itemSource(f: Frame, L: Limits): { params: Record<string, unknown>; tokens?: string[] } {
+  const n = (has(f, 'vector') ? 1 : 0) + (has(f, 'text') ? 1 : 0) + (has(f, 'record') ? 1 : 0);
+  if (n !== 1) throw new HoloError('bad_request', "give exactly one of 'vector', 'text' or 'record'");
+  if (has(f, 'shadowVector')) {
+    if (!has(f, 'vector')) throw new HoloError('bad_request', "'shadowVector' goes with 'vector' (text and records are rebuilt by the server)");
+    if (L.shadowDim === undefined) throw new HoloError('bad_request', "'shadowVector' is accepted only while a dimension rollout runs (admin op 'dimension')");
+    return { params: { vector: vec(f, 'vector', L), shadowVector: f32('shadowVector', f.shadowVector, L.shadowDim) } };
+  }
+  if (has(f, 'record')) { const r = record(f, L); return { params: { record: r.record }, tokens: r.tokens }; }
+  return vectorOrText(f, L);
 }
 
 /** role token or vector b: bind/unbind's second operand. */
@@ -330,7 +385,7 @@ export const OPS: Record<string, OpSpec> = {
     kind: 'memory', route: 'tenant', write: true,
     parse: (f, L) => {
       const t = tenant(f);
-      const vt = vectorOrText(f, L);
+      const vt = itemSource(f, L);
       let payload: Uint8Array | undefined;
       if (Object.hasOwn(f, 'payload') && f.payload !== undefined) {
         payload = payloadPackr.pack(f.payload);
@@ -358,7 +413,7 @@ export const OPS: Record<string, OpSpec> = {
     kind: 'memory', route: 'tenant', write: true,
     parse: (f, L) => {
       const t = tenant(f);
-      const vt = vectorOrText(f, L);
+      const vt = itemSource(f, L);
       return { routeKey: t, tokens: vt.tokens, params: { tenant: t, name: name(f, 'name', MAX_NAME_BYTES), ...vt.params } };
     },
   },

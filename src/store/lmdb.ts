@@ -34,10 +34,14 @@
  *
  * Values (little-endian; the vector's bytes are copied verbatim, so it reloads bit-exactly):
  *
- *   item     u8 format=1 | u8 flags (1: payload, 2: novelty) | u16 0 | u32 D
+ *   item     u8 format=1 | u8 flags (1: payload, 2: novelty, 4: source) | u16 0 | u32 D
  *            | f64 salience | f64 reward | f64 createdMs | f64 lastAccessMs | f64 novelty
- *            | D × f32 vector (offset 48) | payload bytes (rest)
- *   anchor   u8 format=1 | 3 × u8 0 | u32 D | f64 lastMatchedMs | D × f32 vector (offset 16)
+ *            | D × f32 vector (offset 48) | [source: u32 n | n bytes JSON] | payload bytes (rest)
+ *   anchor   u8 format=1 | u8 flags (4: source) | 2 × u8 0 | u32 D | f64 lastMatchedMs
+ *            | D × f32 vector (offset 16) | [source: u32 n | n bytes JSON]
+ *
+ * The source (store.ts ItemSource: the text or the record an item was made from) is JSON,
+ * so a record's slot order survives; records written before it existed have flags without 4.
  */
 import { mkdirSync } from 'node:fs';
 import { open, type RootDatabase } from 'lmdb';
@@ -48,6 +52,7 @@ import {
   MAX_TENANT_BYTES,
   type AnchorRecord,
   type ItemRecord,
+  type ItemSource,
   type Store,
   type Write,
 } from './store.js';
@@ -66,6 +71,7 @@ const ITEM_HEADER = 48;
 const ANCHOR_HEADER = 16;
 const FLAG_PAYLOAD = 1;
 const FLAG_NOVELTY = 2;
+const FLAG_SOURCE = 4;
 const ONE_ZERO_BYTE = Buffer.alloc(1);
 const LITTLE_ENDIAN_HOST = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
@@ -130,6 +136,31 @@ class LmdbStore implements Store {
       anchors.push(decodeAnchor(key.toString('utf8', 5 + t.length), value));
     }
     return { items, anchors };
+  }
+
+  async scanTenant(tenant: string, kind: 'item' | 'anchor', range: { after?: string; through?: string; limit?: number }): Promise<(ItemRecord | AnchorRecord)[]> {
+    this.checkOpen();
+    checkName('tenant', tenant, MAX_TENANT_BYTES);
+    const t = Buffer.from(tenant, 'utf8');
+    const k = kind === 'item' ? KIND_ITEM : KIND_ANCHOR;
+    const whole = prefixRange(k, t);
+    // The key right after `x` in byte order is x|0x00; UTF-8 never holds 0xFF, so the range end
+    // prefix|0xFF is past every key of this tenant.
+    const start = range.after === undefined ? whole.start : Buffer.concat([whole.start, Buffer.from(range.after, 'utf8'), Buffer.from([0])]);
+    const end = range.through === undefined ? whole.end : Buffer.concat([whole.start, Buffer.from(range.through, 'utf8'), Buffer.from([0])]);
+    const out: (ItemRecord | AnchorRecord)[] = [];
+    for (const { key, value } of this.db.getRange({ start, end, ...(range.limit !== undefined ? { limit: range.limit } : {}) })) {
+      const name = key.toString('utf8', 5 + t.length);
+      out.push(kind === 'item' ? decodeItem(name, value) : decodeAnchor(name, value));
+    }
+    return out;
+  }
+
+  async countTenant(tenant: string): Promise<{ items: number; anchors: number }> {
+    this.checkOpen();
+    checkName('tenant', tenant, MAX_TENANT_BYTES);
+    const t = Buffer.from(tenant, 'utf8');
+    return { items: this.db.getKeysCount(prefixRange(KIND_ITEM, t)), anchors: this.db.getKeysCount(prefixRange(KIND_ANCHOR, t)) };
   }
 
   async recentTenants(limit: number): Promise<string[]> {
@@ -242,9 +273,10 @@ function encodeItem(r: ItemRecord): Buffer {
   if (r.novelty !== undefined) checkNumber('item.novelty', r.novelty);
   const D = r.vector.length;
   const pLen = r.payload?.length ?? 0;
-  const b = Buffer.alloc(ITEM_HEADER + 4 * D + pLen);
+  const src = encodeSource(r.source);
+  const b = Buffer.alloc(ITEM_HEADER + 4 * D + src.length + pLen);
   b[0] = FORMAT;
-  b[1] = (r.payload !== undefined ? FLAG_PAYLOAD : 0) | (r.novelty !== undefined ? FLAG_NOVELTY : 0);
+  b[1] = (r.payload !== undefined ? FLAG_PAYLOAD : 0) | (r.novelty !== undefined ? FLAG_NOVELTY : 0) | (r.source !== undefined ? FLAG_SOURCE : 0);
   b.writeUInt32LE(D, 4);
   b.writeDoubleLE(r.salience, 8);
   b.writeDoubleLE(r.reward, 16);
@@ -252,7 +284,8 @@ function encodeItem(r: ItemRecord): Buffer {
   b.writeDoubleLE(r.lastAccessMs, 32);
   b.writeDoubleLE(r.novelty ?? 0, 40);
   writeVector(b, ITEM_HEADER, r.vector);
-  if (r.payload !== undefined) b.set(r.payload, ITEM_HEADER + 4 * D);
+  src.copy(b, ITEM_HEADER + 4 * D);
+  if (r.payload !== undefined) b.set(r.payload, ITEM_HEADER + 4 * D + src.length);
   return b;
 }
 
@@ -260,8 +293,10 @@ function decodeItem(key: string, b: Buffer): ItemRecord {
   if (b.length < ITEM_HEADER || b[0] !== FORMAT) throw new HoloError('internal', `item ${JSON.stringify(key)}: unknown record format`);
   const D = b.readUInt32LE(4);
   const flags = b[1];
-  const pStart = ITEM_HEADER + 4 * D;
+  let pStart = ITEM_HEADER + 4 * D;
   if (b.length < pStart) throw new HoloError('internal', `item ${JSON.stringify(key)}: record truncated`);
+  let source: ItemSource | undefined;
+  if (flags & FLAG_SOURCE) ({ source, end: pStart } = decodeSource(`item ${JSON.stringify(key)}`, b, pStart));
   const r: ItemRecord = {
     key,
     vector: readVector(b, ITEM_HEADER, D),
@@ -271,6 +306,7 @@ function decodeItem(key: string, b: Buffer): ItemRecord {
     lastAccessMs: b.readDoubleLE(32),
   };
   if (flags & FLAG_NOVELTY) r.novelty = b.readDoubleLE(40);
+  if (source !== undefined) r.source = source;
   // Copy: lmdb may hand out a buffer it reuses.
   if (flags & FLAG_PAYLOAD) r.payload = new Uint8Array(b.subarray(pStart));
   return r;
@@ -280,19 +316,51 @@ function encodeAnchor(a: AnchorRecord): Buffer {
   if (!(a.vector instanceof Float32Array)) throw new HoloError('bad_request', 'anchor.vector must be a Float32Array');
   checkNumber('anchor.lastMatchedMs', a.lastMatchedMs);
   const D = a.vector.length;
-  const b = Buffer.alloc(ANCHOR_HEADER + 4 * D);
+  const src = encodeSource(a.source);
+  const b = Buffer.alloc(ANCHOR_HEADER + 4 * D + src.length);
   b[0] = FORMAT;
+  b[1] = a.source !== undefined ? FLAG_SOURCE : 0;
   b.writeUInt32LE(D, 4);
   b.writeDoubleLE(a.lastMatchedMs, 8);
   writeVector(b, ANCHOR_HEADER, a.vector);
+  src.copy(b, ANCHOR_HEADER + 4 * D);
   return b;
 }
 
 function decodeAnchor(name: string, b: Buffer): AnchorRecord {
   if (b.length < ANCHOR_HEADER || b[0] !== FORMAT) throw new HoloError('internal', `anchor ${JSON.stringify(name)}: unknown record format`);
   const D = b.readUInt32LE(4);
-  if (b.length !== ANCHOR_HEADER + 4 * D) throw new HoloError('internal', `anchor ${JSON.stringify(name)}: record truncated`);
-  return { name, vector: readVector(b, ANCHOR_HEADER, D), lastMatchedMs: b.readDoubleLE(8) };
+  const what = `anchor ${JSON.stringify(name)}`;
+  const end = ANCHOR_HEADER + 4 * D;
+  if (b.length < end) throw new HoloError('internal', `${what}: record truncated`);
+  const a: AnchorRecord = { name, vector: readVector(b, ANCHOR_HEADER, D), lastMatchedMs: b.readDoubleLE(8) };
+  if (b[1] & FLAG_SOURCE) {
+    const s = decodeSource(what, b, end);
+    if (s.end !== b.length) throw new HoloError('internal', `${what}: record has trailing bytes`);
+    a.source = s.source;
+  } else if (b.length !== end) {
+    throw new HoloError('internal', `${what}: record truncated`);
+  }
+  return a;
+}
+
+/** u32 n | n bytes of JSON, or nothing when there is no source. */
+function encodeSource(s: ItemSource | undefined): Buffer {
+  if (s === undefined) return Buffer.alloc(0);
+  const ok = typeof s === 'object' && s !== null && (typeof (s as { text?: unknown }).text === 'string' || (typeof (s as { record?: unknown }).record === 'object' && (s as { record?: unknown }).record !== null));
+  if (!ok) throw new HoloError('bad_request', 'source must be {text} or {record}');
+  const j = Buffer.from(JSON.stringify(s), 'utf8');
+  const b = Buffer.allocUnsafe(4 + j.length);
+  b.writeUInt32LE(j.length, 0);
+  j.copy(b, 4);
+  return b;
+}
+
+function decodeSource(what: string, b: Buffer, at: number): { source: ItemSource; end: number } {
+  if (b.length < at + 4) throw new HoloError('internal', `${what}: source truncated`);
+  const n = b.readUInt32LE(at);
+  if (b.length < at + 4 + n) throw new HoloError('internal', `${what}: source truncated`);
+  return { source: JSON.parse(b.toString('utf8', at + 4, at + 4 + n)) as ItemSource, end: at + 4 + n };
 }
 
 /** Copies the float32 bit patterns little-endian (a byte copy on little-endian hosts). */

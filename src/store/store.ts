@@ -11,6 +11,13 @@
  */
 import { HoloError } from '../errors.js';
 
+/**
+ * What an item or anchor was made from, when the server can make it again at another D
+ * (docs/MEMORY.md "What moves to a new D"): a text (encode), or a role–filler record
+ * (kernels/hrr/record.ts). A raw client vector has none.
+ */
+export type ItemSource = { text: string } | { record: Record<string, string | { role: string }> };
+
 /** One working-memory item as stored. vector: Float32Array (D,), unit norm. Times in ms since epoch. */
 export interface ItemRecord {
   key: string;
@@ -29,6 +36,8 @@ export interface ItemRecord {
    * `salience` (exact unless the write-time salience was clipped at 1).
    */
   novelty?: number;
+  /** Its source, durable with it (absent: a raw vector, not rebuildable at another D). */
+  source?: ItemSource;
 }
 
 /** One anchor of a tenant's codebook. vector: Float32Array (D,), unit norm. */
@@ -36,6 +45,8 @@ export interface AnchorRecord {
   name: string;
   vector: Float32Array;
   lastMatchedMs: number;
+  /** Its source (absent: a raw vector). */
+  source?: ItemSource;
 }
 
 export type Write =
@@ -50,6 +61,14 @@ export interface Store {
   commit(writes: Write[]): Promise<void>;
   /** Every item and anchor of a tenant (empty lists for an unknown tenant), in key order. */
   loadTenant(tenant: string): Promise<{ items: ItemRecord[]; anchors: AnchorRecord[] }>;
+  /**
+   * A tenant's items (kind 'item') or anchors ('anchor') in key order (UTF-8 bytes), strictly
+   * after `after`, through `through` inclusive, at most `limit` (dimension rebuild: a bounded
+   * chunk at a time). Items come back as ItemRecord, anchors as AnchorRecord.
+   */
+  scanTenant(tenant: string, kind: 'item' | 'anchor', range: { after?: string; through?: string; limit?: number }): Promise<(ItemRecord | AnchorRecord)[]>;
+  /** How many items and anchors a tenant holds (keys counted, values not read). */
+  countTenant(tenant: string): Promise<{ items: number; anchors: number }>;
   /** Up to `limit` tenants by their last `tenant.touch`, most recently active first. */
   recentTenants(limit: number): Promise<string[]>;
   /** Waits for outstanding transactions, then releases the files. */

@@ -13,12 +13,13 @@ import { cosine } from '../kernels/hrr/cosine.js';
 import { permute, tokenize } from '../kernels/hrr/encode.js';
 import type { Hrr } from '../kernels/hrr/hrr.js';
 import { unbindRole } from '../kernels/hrr/unbind.js';
+import { encodeRecord, type RecordFields } from '../kernels/hrr/record.js';
 import { AnchorBook } from '../memory/anchors.js';
 import { LruCache, TtlCache } from '../memory/cache.js';
 import { TenantMemory, type RecallHit } from '../memory/tenant.js';
 import type { BatchObs, Outcome, TaskItem, TenantLoad } from '../pool/messages.js';
 import { openLmdbStore } from '../store/lmdb.js';
-import type { Store, Write } from '../store/store.js';
+import type { ItemSource, Store, Write } from '../store/store.js';
 import type { ExecContext } from './context.js';
 import type { Handler } from './hrr.js';
 
@@ -54,6 +55,10 @@ export interface MemoryRoom {
   load(): TenantLoad[];
   /** Tenants most recently active (by their last durable touch), most recent first. */
   recent(limit: number): Promise<string[]>;
+  /** The durable store this room serves from (dimension rebuild reads and writes it directly). */
+  readonly store: Store;
+  /** Drops a tenant's in-memory state; the next use reloads it from the store. */
+  unload(tenant: string): void;
   close(): Promise<void>;
 }
 
@@ -101,7 +106,16 @@ export async function createMemoryRoom(cfg: Config, hrr: Hrr): Promise<MemoryRoo
   }
 
   function vectorOf(ctx: ExecContext, p: Record<string, unknown>): Float32Array {
-    return p.vector !== undefined ? (p.vector as Float32Array) : ctx.encode(p.text as string);
+    if (p.vector !== undefined) return p.vector as Float32Array;
+    if (p.record !== undefined) return encodeRecord(ctx.hrr, ctx.roleSource, p.record as RecordFields);
+    return ctx.encode(p.text as string);
+  }
+
+  /** What the item is made from, kept durable with it so it can be rebuilt at another D. */
+  function sourceOf(p: Record<string, unknown>): { source?: ItemSource } {
+    if (p.record !== undefined) return { source: { record: p.record as RecordFields } };
+    if (p.vector === undefined && typeof p.text === 'string') return { source: { text: p.text } };
+    return {};
   }
 
   function recallKey(p: Record<string, unknown>, knobs: ExecContext['knobs']): string {
@@ -147,7 +161,7 @@ export async function createMemoryRoom(cfg: Config, hrr: Hrr): Promise<MemoryRoo
       const t = tenant(ctx, p);
       const name = p.tenant as string;
       const r = t.memory.remember(p.key as string, vectorOf(ctx, p), { payload: p.payload as Uint8Array | undefined, reward: p.reward as number, nowMs: ctx.nowMs });
-      writes.push({ kind: 'item.put', tenant: name, item: t.memory.get(p.key as string)! });
+      writes.push({ kind: 'item.put', tenant: name, item: { ...t.memory.get(p.key as string)!, ...sourceOf(p) } });
       for (const k of r.evicted) writes.push({ kind: 'item.delete', tenant: name, key: k });
       recalls.invalidateGroup(name);
       ctx.obs.evictions += r.evicted.length;
@@ -196,7 +210,7 @@ export async function createMemoryRoom(cfg: Config, hrr: Hrr): Promise<MemoryRoo
       const t = tenant(ctx, p);
       const name = p.tenant as string;
       const r = t.anchors.put(p.name as string, vectorOf(ctx, p), ctx.nowMs);
-      writes.push({ kind: 'anchor.put', tenant: name, anchor: t.anchors.get(p.name as string)! });
+      writes.push({ kind: 'anchor.put', tenant: name, anchor: { ...t.anchors.get(p.name as string)!, ...sourceOf(p) } });
       if (r.evicted !== null) writes.push({ kind: 'anchor.delete', tenant: name, name: r.evicted });
       ctx.obs.saturation.push(t.anchors.saturation());
       return { stored: true, evicted: r.evicted };
@@ -289,6 +303,11 @@ export async function createMemoryRoom(cfg: Config, hrr: Hrr): Promise<MemoryRoo
     },
     recent(limit) {
       return store.recentTenants(limit);
+    },
+    store,
+    unload(name) {
+      tenants.delete(name);
+      recalls.invalidateGroup(name);
     },
     async close() {
       const touches: Write[] = [...readSinceCommit].map((t) => ({ kind: 'tenant.touch', tenant: t, atMs: Date.now() }));
