@@ -25,6 +25,8 @@ import { FrameHandler, type ServerState } from './server/connection.js';
 import { FALLBACK_MESSAGE, loadUws } from './server/uws.js';
 import { admin, type AdminDeps } from './server/admin.js';
 import { HoloError } from './errors.js';
+import { DimensionController } from './dimension/controller.js';
+import { readDimensionState } from './dimension/state.js';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -51,11 +53,17 @@ export async function start(cfg: Config): Promise<{ listening: Listening; stop: 
     throw new Error(`config.host is ${cfg.host} (not loopback): configure config.tokens, or every connection would be refused`);
   }
 
-  // 1. configuration (loaded by the caller) and the rooms
+  // 1. configuration (loaded by the caller) and the rooms. A dimension rollout's state in the
+  // store decides the served D (src/dimension/state.ts): a switch outlives the config file.
+  const dimState = readDimensionState(cfg.dataDir, cfg.dim);
+  if (dimState.served.D !== cfg.dim) {
+    log(`serving D=${dimState.served.D}, not the configured ${cfg.dim}: a dimension rollout switched it (${cfg.dataDir}/dimension.json)`);
+    cfg = { ...cfg, dim: dimState.served.D };
+  }
   const metrics = new Metrics();
   const state: ServerState = { ready: false, draining: false };
   const sab = createRoleTableBuffer(cfg.dim, cfg.roleTableCapacity);
-  const roles = new RoleTable(sab);
+  let roles = new RoleTable(sab);
   const shards = new ShardMap(cfg.shards, cfg.workers);
   const pool = new ShardPool(cfg, sab, new URL('../workers/shard.js', import.meta.url));
 
@@ -66,7 +74,7 @@ export async function start(cfg: Config): Promise<{ listening: Listening; stop: 
   if (info.fallbackReason) log(`WARNING: FFT engine fell back to fft.js: ${info.fallbackReason}`);
   log(`Sinkhorn and heat loops: ${info.kernels}`);
   log(`FFT engine ${info.engine} (${info.layout}), D=${cfg.dim}, role table ${cfg.roleTableCapacity} roles (${(roleTableBytes(cfg.dim, cfg.roleTableCapacity) / 2 ** 20).toFixed(0)} MiB shared, committed as used)`);
-  const meta = { D: cfg.dim, seed: cfg.roleSeed, layout: info.layout };
+  let meta = { D: cfg.dim, seed: cfg.roleSeed, layout: info.layout };
   /** The top-N roles, split across the workers; each computes its share into the table. */
   const prewarmRoles = async (): Promise<number> => {
     const refs = roles.acquire(cfg.prewarmRoles);
@@ -124,7 +132,7 @@ export async function start(cfg: Config): Promise<{ listening: Listening; stop: 
   }
 
   // 4. the front end; everything else is lazy
-  const arena = new VectorArena(cfg.dim);
+  let arena = new VectorArena(cfg.dim);
   metrics.sources = {
     vectorsHeld: () => arena.taken,
     roles: () => ({ size: roles.size, evictions: roles.evictions }),
@@ -166,10 +174,32 @@ export async function start(cfg: Config): Promise<{ listening: Listening; stop: 
       return { purged, computed, verified: verified.checked };
     },
   };
+  const dimension = new DimensionController({
+    cfg, pool, shards, dispatcher, log,
+    roles: () => roles,
+    serve: (D, table) => {
+      // Under the dispatcher's barrier: no batch is in flight, none starts until this returns.
+      roles = table;
+      meta = { ...meta, D };
+      arena = new VectorArena(D);
+      limits.dim = D;
+      limits.arena = arena;
+      hello.dim = D;
+      dispatcher.swapDimension(table, arena);
+      // The role file is rebuilt for the new D (the prewarm roles, in the background).
+      void prewarmRoles().then(() => { if (cfg.roleFile) saveRoleFile(cfg.roleFile, roles, meta); })
+        .catch((e: unknown) => log(`role prewarm at D=${D} failed: ${String(e)}`));
+    },
+    shadowDim: (D) => { limits.shadowDim = D; },
+    memoryBudgetBytes: (cfg as { memoryBudgetBytes?: number }).memoryBudgetBytes,
+  });
+  adminDeps.dimension = dimension;
   const handler = new FrameHandler(cfg, limits, dispatcher, metrics, state, () => hello, (p) => admin(adminDeps, p));
   const listening = await listen(uws, cfg, handler, metrics, state);
   state.ready = true;
   log(`ready on ws://${cfg.host}:${listening.port}/v1 (D=${cfg.dim}, engine=${info.engine}, workers=${cfg.workers}, auth=${authRequired(cfg) ? 'required' : 'loopback-open'})`);
+
+  void dimension.resume().catch((e: unknown) => log(`dimension rollout resume failed: ${String(e)}`));
 
   // Seed §3: tenants most recently active before the last shutdown, loaded in the background.
   if (cfg.prefetchTenants > 0) {
@@ -193,6 +223,7 @@ export async function start(cfg: Config): Promise<{ listening: Listening; stop: 
     ]);
     if (!drained) log(`drain timed out after ${cfg.drainTimeoutMs} ms with ${dispatcher.pending} requests pending`);
     listening.closeSockets();
+    await dimension.close();
     if (cfg.roleFile) saveRoleFile(cfg.roleFile, roles, meta);
     await pool.broadcast({ type: 'close' }).catch((e: unknown) => log(`worker close failed: ${String(e)}`));
     await pool.close();

@@ -50,11 +50,11 @@ export class Dispatcher {
   constructor(
     private readonly opts: DispatcherOptions,
     private readonly pool: ShardPool,
-    private readonly roles: RoleTable,
+    private roles: RoleTable,
     private readonly shards: ShardMap,
     private readonly metrics: Metrics,
     /** received vectors go back to it when their request is answered */
-    private readonly arena?: VectorArena,
+    private arena?: VectorArena,
   ) {
     this.batcher = new Batcher<Entry>(opts, (w, kind, entries) => this.run(w, kind, entries));
     this.epochs = new Uint32Array(shards.shards);
@@ -111,6 +111,37 @@ export class Dispatcher {
     return best;
   }
 
+  /**
+   * Runs f with no batch on any worker (the dimension switch, src/dimension/): batches that
+   * reach a worker from now on wait until f is done; f starts once those already sent are
+   * answered. Resolves to f's result and how long the gate was closed (ms): the longest any
+   * request waited on it.
+   */
+  async barrier<T>(f: () => Promise<T>): Promise<{ result: T; heldMs: number }> {
+    while (this.gate) await this.gate; // one barrier at a time
+    let open!: () => void;
+    this.gate = new Promise<void>((r) => { open = r; });
+    const t0 = performance.now();
+    try {
+      while (this.running > 0) await new Promise<void>((r) => this.runWaiters.push(r));
+      const result = await f();
+      return { result, heldMs: performance.now() - t0 };
+    } finally {
+      this.gate = null;
+      open();
+    }
+  }
+
+  private gate: Promise<void> | null = null;
+  private running = 0;
+  private runWaiters: (() => void)[] = [];
+
+  /** The served D changed (under a barrier): roles and received vectors now come from these. */
+  swapDimension(roles: RoleTable, arena: VectorArena | undefined): void {
+    this.roles = roles;
+    this.arena = arena;
+  }
+
   /** Live knobs changed (admin): answers computed under the old ones stop being joinable. */
   knobsChanged(): void {
     this.knobsEpoch++;
@@ -141,6 +172,16 @@ export class Dispatcher {
   }
 
   private async run(w: number, kind: string, entries: Entry[]): Promise<void> {
+    while (this.gate) await this.gate; // a dimension switch is under way
+    this.running++;
+    try {
+      await this.runNow(w, kind, entries);
+    } finally {
+      if (--this.running === 0) for (const r of this.runWaiters.splice(0)) r();
+    }
+  }
+
+  private async runNow(w: number, kind: string, entries: Entry[]): Promise<void> {
     const now = performance.now();
     this.metrics.batchSize.observe({ kind }, entries.length);
     this.metrics.queued.set(this.batcher.queued);
@@ -150,6 +191,7 @@ export class Dispatcher {
       this.metrics.waited(w, e.shard, wait);
     }
     let refs: RoleRef[] = [];
+    const roles = this.roles; // the table these refs come from, whatever a switch does meanwhile
     try {
       // Roles are acquired request by request: a request whose roles do not fit in the table
       // next to those its batch-mates pinned is answered `overloaded` alone (retry later), and
@@ -159,7 +201,7 @@ export class Dispatcher {
       for (const e of entries) {
         const need = [...new Set(e.parsed.tokens ?? [])].filter((t) => !have.has(t));
         try {
-          const got = need.length > 0 ? this.roles.acquire(need) : [];
+          const got = need.length > 0 ? roles.acquire(need) : [];
           for (const r of got) { refs.push(r); have.add(r.token); }
           admitted.push(e);
         } catch (err) {
@@ -184,7 +226,7 @@ export class Dispatcher {
       if (!(err instanceof HoloError)) console.error(`holoserve: batch on worker ${w} failed: ${describeBug(err)}`);
       for (const e of entries) this.finish(e, o);
     } finally {
-      this.roles.release(refs);
+      roles.release(refs);
     }
   }
 }

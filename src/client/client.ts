@@ -112,6 +112,9 @@ export class HoloClient {
     if (msg.ok === true) p.resolve(msg);
     else {
       const err = msg.error as { code: ErrorCode; message: string } | undefined;
+      // The server's D may have changed (a dimension switch): read hello again, so `dim` is
+      // the served D by the time the caller retries.
+      if (err?.code === 'bad_dimension') this.dimRefresh = this.hello().then((h) => h.dim, () => this.dim);
       p.reject(new HoloClientError(err?.code ?? 'internal', err?.message ?? 'malformed error reply'));
     }
   }
@@ -162,8 +165,21 @@ export class HoloClient {
 
   // ---- typed methods (docs/PROTOCOL.md) ----
 
+  /** The server's D as of the last hello (this client reads hello again after a bad_dimension). */
+  dim: number | undefined;
+  /** Settles once the hello a bad_dimension triggered has been read. */
+  dimRefresh: Promise<number | undefined> = Promise.resolve(undefined);
+
   async hello(): Promise<{ server: string; version: string; dim: number; engine: string; ops: string[]; limits: Record<string, number> }> {
-    return (await this.request('hello')) as never;
+    const h = (await this.request('hello')) as { dim: number };
+    this.dim = h.dim;
+    return h as never;
+  }
+  /** Admin: the rolling dimension increase (docs/OPERATIONS.md "Changing D"). */
+  async dimension(action: 'shadow' | 'status' | 'switch' | 'rollback' | 'finalize', opts: { dim?: number; share?: number; chunkMs?: number; maxDelta?: number; force?: number; sample?: number } = {}): Promise<Record<string, unknown>> {
+    const r = await this.request('dimension', { action, ...opts });
+    delete r.id; delete r.ok;
+    return r;
   }
   async role(token: string): Promise<Float32Array> {
     return f32((await this.request('role', { token })).vector as Uint8Array);
@@ -199,9 +215,9 @@ export class HoloClient {
   async graphPut(graph: string, p: { n: number; src: Uint32Array; dst: Uint32Array; weight?: Float64Array }): Promise<{ graph: string; n: number; nnz: number }> {
     return (await this.request('graph.put', { graph, n: p.n, src: bin(p.src), dst: bin(p.dst), weight: p.weight && bin(p.weight) })) as never;
   }
-  async remember(tenant: string, key: string, what: Float32Array | string, opts: { payload?: unknown; reward?: number } = {}): Promise<{ stored: boolean; evicted: number }> {
-    const v = typeof what === 'string' ? { text: what } : { vector: bin(what) };
-    return (await this.request('remember', { tenant, key, ...v, ...opts })) as never;
+  async remember(tenant: string, key: string, what: Float32Array | string | { record: Record<string, string | { role: string }> }, opts: { payload?: unknown; reward?: number; shadowVector?: Float32Array } = {}): Promise<{ stored: boolean; evicted: number }> {
+    const v = typeof what === 'string' ? { text: what } : what instanceof Float32Array ? { vector: bin(what) } : { record: what.record };
+    return (await this.request('remember', { tenant, key, ...v, ...opts, shadowVector: opts.shadowVector && bin(opts.shadowVector) })) as never;
   }
   async recall(tenant: string, query: Float32Array | string, k = 10): Promise<{ hits: { key: string; score: number; payload?: unknown }[]; margin: number; reranked: boolean }> {
     const v = typeof query === 'string' ? { text: query } : { vector: bin(query) };
@@ -210,9 +226,9 @@ export class HoloClient {
   async cleanup(tenant: string, vector: Float32Array): Promise<{ key: string; score: number; margin: number }> {
     return (await this.request('cleanup', { tenant, vector: bin(vector) })) as never;
   }
-  async anchorPut(tenant: string, name: string, what: Float32Array | string): Promise<{ stored: boolean; evicted: string | null }> {
-    const v = typeof what === 'string' ? { text: what } : { vector: bin(what) };
-    return (await this.request('anchor.put', { tenant, name, ...v })) as never;
+  async anchorPut(tenant: string, name: string, what: Float32Array | string | { record: Record<string, string | { role: string }> }, opts: { shadowVector?: Float32Array } = {}): Promise<{ stored: boolean; evicted: string | null }> {
+    const v = typeof what === 'string' ? { text: what } : what instanceof Float32Array ? { vector: bin(what) } : { record: what.record };
+    return (await this.request('anchor.put', { tenant, name, ...v, shadowVector: opts.shadowVector && bin(opts.shadowVector) })) as never;
   }
   async anchorDelete(tenant: string, name: string): Promise<{ removed: boolean }> {
     return (await this.request('anchor.delete', { tenant, name })) as never;

@@ -4,6 +4,7 @@
  */
 import type { Budget, ErrorCode } from '../errors.js';
 import type { RoleRef } from '../roles/table.js';
+import type { Cursor, DimStore } from '../dimension/state.js';
 
 /** One request inside a batch. */
 export interface TaskItem {
@@ -31,7 +32,15 @@ export type ControlTask =
   | { type: 'recent'; limit: number }
   | { type: 'load' }
   | { type: 'knobs'; knobs: Partial<Knobs> }
-  | { type: 'close' };
+  | { type: 'close' }
+  // the rolling dimension increase (src/dimension/, worker/dimension.ts)
+  | { type: 'dimension.open'; store: DimStore }
+  | { type: 'dimension.rebuild'; tenant: string; cursor: Cursor; budgetMs: number }
+  | { type: 'dimension.count'; tenants: string[] }
+  | { type: 'dimension.unmovable' }
+  | { type: 'dimension.measure'; tenants: string[]; maxRecords: number; maxItems: number }
+  | { type: 'dimension.swap'; roleTable: SharedArrayBuffer }
+  | { type: 'dimension.drop' };
 
 export type Task = BatchTask | ControlTask;
 

@@ -20,19 +20,22 @@ export class ShardPool {
   private readonly pools: Piscina[];
   /** The config every thread starts from (workerData), kept current with the live knobs. */
   private readonly threadCfg: Config;
+  private readonly threadData: { cfg: Config; roleTable: SharedArrayBuffer; worker: number }[] = [];
 
   constructor(cfg: Config, roleTable: SharedArrayBuffer, workerFile: URL) {
     this.size = cfg.workers;
     this.threadCfg = { ...cfg };
     this.pools = [];
     for (let w = 0; w < cfg.workers; w++) {
+      const data = { cfg: this.threadCfg, roleTable, worker: w };
+      this.threadData.push(data);
       const pool = new Piscina({
         filename: workerFile.href,
         minThreads: 1,
         maxThreads: 1,
         idleTimeout: Infinity,
         concurrentTasksPerWorker: cfg.workerPipeline,
-        workerData: { cfg: this.threadCfg, roleTable, worker: w },
+        workerData: data,
         // Piscina's own queue holds what the batcher forces out while the thread is busy
         // (full batches, window timers). Unbounded: admission is bounded by the credits and
         // maxQueued. ('auto' is maxThreads² = 1 here: a batch past it failed whole.)
@@ -56,6 +59,8 @@ export class ShardPool {
     // Piscina hands the same workerData object to every thread it creates, so a thread that
     // replaces a crashed one starts with the live knobs instead of the start-up ones.
     if (task.type === 'knobs') Object.assign(this.threadCfg, task.knobs);
+    // After a dimension switch a replacement thread must see the served D's role table.
+    if (task.type === 'dimension.swap') for (const d of this.threadData) d.roleTable = task.roleTable;
     return Promise.all(this.pools.map((_, w) => this.run<R>(w, task)));
   }
 

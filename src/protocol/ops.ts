@@ -286,6 +286,28 @@ export const OPS: Record<string, OpSpec> = {
       return { params: { scenario, worker, windowMs } };
     },
   },
+  // Rolling dimension increase (src/dimension/controller.ts, docs/OPERATIONS.md "Changing D").
+  dimension: {
+    kind: 'inline', route: 'any',
+    parse: (f) => {
+      const action = str(f, 'action', 16)!;
+      if (!['shadow', 'status', 'switch', 'rollback', 'finalize'].includes(action)) {
+        throw new HoloError('bad_request', "field 'action' must be shadow | status | switch | rollback | finalize");
+      }
+      // dim: any integer here, so that the controller names the rule (power of two in [256, 16384])
+      const dim = num(f, 'dim', { required: action === 'shadow', int: true });
+      return {
+        params: {
+          action, dim,
+          share: num(f, 'share', { positive: true, max: 1 }),
+          chunkMs: num(f, 'chunkMs', { positive: true, max: 1000 }),
+          maxDelta: num(f, 'maxDelta', { positive: true, max: 2 }),
+          force: num(f, 'force', { int: true, min: 0 }),
+          sample: num(f, 'sample', { int: true, min: 0, max: 100_000 }),
+        },
+      };
+    },
+  },
   role: {
     kind: 'hrr', route: 'any',
     parse: (f) => { const token = str(f, 'token', 1024)!; return { params: { token }, tokens: [token] }; },

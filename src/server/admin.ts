@@ -9,6 +9,7 @@
  *     elevated-epsilon        bind/unbind diagnostic on synthetic orthogonal vectors
  *     recall-latency-spike    turn the HRR-first rerank off and name the hot shards
  *                             (drills/recall-latency-spike.ts)
+ *   dimension {action, …}  the rolling dimension increase (src/dimension/controller.ts)
  */
 import { HoloError } from '../errors.js';
 import type { Dispatcher } from '../batch/dispatcher.js';
@@ -19,6 +20,7 @@ import type { Parsed } from '../protocol/ops.js';
 import type { LoadRow } from '../metrics/load.js';
 import type { Metrics } from '../metrics/registry.js';
 import { recallLatencySpike } from './drills/recall-latency-spike.js';
+import type { DimensionController } from '../dimension/controller.js';
 
 export interface AdminDeps {
   enabled: boolean;
@@ -32,6 +34,7 @@ export interface AdminDeps {
   shards: number;
   /** recompute + verify the prewarm roles (main.ts owns the prewarm) */
   rebuildRoles: () => Promise<{ purged: number; computed: number; verified: number }>;
+  dimension?: DimensionController;
 }
 
 export async function admin(d: AdminDeps, p: Parsed): Promise<Record<string, unknown>> {
@@ -44,6 +47,10 @@ export async function admin(d: AdminDeps, p: Parsed): Promise<Record<string, unk
       await d.pool.broadcast({ type: 'knobs', knobs: set });
     }
     return { knobs: { ...d.knobs } };
+  }
+  if (p.op === 'dimension') {
+    if (!d.dimension) throw new HoloError('unavailable', 'the dimension controller is not running');
+    return d.dimension.handle(p.params);
   }
   const scenario = p.params.scenario as string;
   switch (scenario) {

@@ -6,16 +6,15 @@
  */
 import { threadId, workerData } from 'node:worker_threads';
 import { BudgetError, describeBug, HoloError, isHoloError } from '../errors.js';
-import { createEngine } from '../kernels/fft/create.js';
 import { encodeWith } from '../kernels/hrr/encode.js';
-import { Hrr } from '../kernels/hrr/hrr.js';
 import type { Graph } from '../kernels/graph/csr.js';
 import type { Config } from '../config.js';
 import { computeRoles, tableRoleSource, type ExecContext } from './context.js';
 import { DRILL_HANDLERS } from './drill.js';
 import { GRAPH_HANDLERS } from './graph.js';
 import { HRR_HANDLERS, type Handler } from './hrr.js';
-import { createMemoryRoom } from './memory.js';
+import { checkOther, measure, mirror, openDim, rebuildChunk, unmovableReport, type Dim, type RecentQuery } from './dimension.js';
+import { readDimensionState } from '../dimension/state.js';
 import { OT_HANDLERS } from './ot.js';
 import { transferables, withTransfer } from './transfer.js';
 import { emptyObs, type BatchResult, type BatchTask, type Knobs, type Outcome, type Task, type WorkerInfo } from '../pool/messages.js';
@@ -28,16 +27,24 @@ interface WorkerData {
 }
 
 const { cfg, roleTable } = workerData as WorkerData;
-const choice = await createEngine(cfg.dim, cfg.fftEngine);
-const hrr = new Hrr(choice.engine);
-const roles = new RoleTableView(roleTable);
+// The served D and, during a rollout, the other (src/dimension/state.ts; worker/dimension.ts).
+// A switch swaps the two between batches, so these are `let`.
+const dimState = readDimensionState(cfg.dataDir, cfg.dim);
+let served: Dim = await openDim(cfg, dimState.served);
+let other: Dim | undefined = dimState.other ? await openDim(cfg, dimState.other) : undefined;
+let hrr = served.hrr;
+let memory = served.memory;
+let roles = new RoleTableView(roleTable);
+let sharedRoles = roleTable;
+const choice = { engine: served.hrr.engine, fallbackReason: served.fallbackReason };
 const graphs = new Map<string, Graph>();
 const knobs: Knobs = {
   unbindBeta: cfg.unbindBeta, rerank: cfg.rerank, rerankMargin: cfg.rerankMargin, rerankCandidates: cfg.rerankCandidates,
 };
-const memory = await createMemoryRoom(cfg, hrr);
-
-const HANDLERS: Record<string, Handler> = { ...HRR_HANDLERS, ...OT_HANDLERS, ...GRAPH_HANDLERS, ...memory.handlers, ...DRILL_HANDLERS };
+const handlersOf = (m: typeof memory): Record<string, Handler> => ({ ...HRR_HANDLERS, ...OT_HANDLERS, ...GRAPH_HANDLERS, ...m.handlers, ...DRILL_HANDLERS });
+let HANDLERS = handlersOf(memory);
+/** recent text recalls, replayed at both D by the rollout's measurement */
+const recentQueries: RecentQuery[] = [];
 
 /**
  * Memory batches run one after another on this thread, each after the previous one's commit:
@@ -48,7 +55,12 @@ let memoryTail: Promise<unknown> = Promise.resolve();
 
 function runBatch(task: BatchTask): Promise<BatchResult> {
   if (task.kind !== 'memory') return runBatchNow(task);
-  const run = memoryTail.then(() => runBatchNow(task));
+  return afterMemory(() => runBatchNow(task));
+}
+
+/** Runs f after every memory batch before it (and their commits): rollout work goes here too. */
+function afterMemory<T>(f: () => Promise<T>): Promise<T> {
+  const run = memoryTail.then(f);
   memoryTail = run.catch(() => undefined);
   return run;
 }
@@ -77,8 +89,20 @@ async function runBatchNow(task: BatchTask): Promise<BatchResult> {
     obs.itemSeconds.push(seconds);
     if (task.kind === 'memory') memory.account(item, seconds);
   }
-  // Memory writes are acknowledged only once durable: one commit for the whole batch.
-  await memory.commit(ctx, outcomes);
+  if (task.kind === 'memory' && other) {
+    for (const it of task.items) {
+      if (it.op === 'recall' && typeof it.params.text === 'string') {
+        recentQueries.push({ tenant: it.params.tenant as string, text: it.params.text, k: it.params.k as number });
+        if (recentQueries.length > 64) recentQueries.shift();
+      }
+    }
+  }
+  // Memory writes are acknowledged only once durable: one commit for the whole batch (and,
+  // during a rollout, the same writes at the other D).
+  await Promise.all([
+    memory.commit(ctx, outcomes),
+    task.kind === 'memory' && other ? mirror(other, cfg, knobs, roles, task.items, outcomes, task.nowMs) : undefined,
+  ]);
   return { outcomes, obs };
 }
 
@@ -109,7 +133,7 @@ export default async function handle(task: Task): Promise<unknown> {
     case 'roles.verify': {
       // The corruption drill's invariant: a stored role equals a fresh computation, bit for bit.
       const bad: string[] = [];
-      const scratch = new RoleTableView(roleTable);
+      const scratch = new RoleTableView(sharedRoles);
       for (const r of task.roles) {
         const stored = Float32Array.from(scratch.data.subarray(r.slot * 2 * hrr.D, (r.slot + 1) * 2 * hrr.D));
         scratch.clear(r.slot);
@@ -135,8 +159,54 @@ export default async function handle(task: Task): Promise<unknown> {
     case 'knobs':
       Object.assign(knobs, task.knobs);
       return knobs;
+    case 'dimension.open':
+      if (!other || other.D !== task.store.D) {
+        if (other) await other.memory.close();
+        other = await openDim(cfg, task.store);
+      }
+      return { engine: other.engineName, layout: other.layout };
+    case 'dimension.rebuild': {
+      const o = checkOther(other);
+      return afterMemory(() => rebuildChunk(served, o, task.tenant, task.cursor, task.budgetMs));
+    }
+    case 'dimension.count':
+      return Promise.all(task.tenants.map((t) => memory.store.countTenant(t)));
+    case 'dimension.unmovable':
+      return unmovableReport(checkOther(other));
+    case 'dimension.measure': {
+      const o = checkOther(other);
+      return afterMemory(() => measure(served, o, task.tenants, recentQueries, task.maxRecords, task.maxItems));
+    }
+    case 'dimension.swap': {
+      // The main thread holds every batch back while this runs (the switch barrier), and memory
+      // work already queued here finishes first.
+      const o = checkOther(other);
+      return afterMemory(async () => {
+        const old = served;
+        served = o;
+        other = old;
+        other.unmovable.clear(); // it held every item until now
+        hrr = served.hrr;
+        memory = served.memory;
+        sharedRoles = task.roleTable;
+        roles = new RoleTableView(sharedRoles);
+        HANDLERS = handlersOf(memory);
+        recentQueries.length = 0;
+        return { D: served.D };
+      });
+    }
+    case 'dimension.drop': {
+      const o = other;
+      if (!o) return false;
+      return afterMemory(async () => {
+        other = undefined;
+        await o.memory.close();
+        return true;
+      });
+    }
     case 'close':
       await memory.close();
+      if (other) await other.memory.close();
       return true;
     default:
       throw new Error(`unknown task type ${(task as { type: string }).type}`);
