@@ -6,9 +6,10 @@
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Command } from './command.js';
+import { command as dimension } from './commands/dimension.js';
 import { command as plan } from './commands/plan.js';
 
-const COMMANDS: Command[] = [plan];
+const COMMANDS: Command[] = [plan, dimension];
 
 export async function main(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;
