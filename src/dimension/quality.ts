@@ -33,6 +33,8 @@ export interface Quality {
   other: PerD;
   delta: Dist;
   topkAgreement: Dist;
+  /** share of replayed recalls whose first hit is the same at both D */
+  top1Agreement: number | null;
   replayed: number;
 }
 
@@ -63,6 +65,7 @@ export function quality(raws: readonly MeasureRaw[], dims: [number, number]): Qu
     other: per(1),
     delta: dist(recon[0].map((x, j) => Math.abs(recon[1][j] - x))),
     topkAgreement: dist(agreement),
+    top1Agreement: agreement.length ? cat((r) => r.agreementTop1).reduce((a, b) => a + b, 0) / agreement.length : null,
     replayed: agreement.length,
   };
 }

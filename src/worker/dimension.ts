@@ -146,28 +146,34 @@ const keyOf = (r: ItemRecord | AnchorRecord) => ('key' in r ? r.key : r.name);
 
 /**
  * One bounded slice of a tenant's rebuild at other.D: reads the served store from the cursor
- * in key order, 16 records at a time, until budgetMs is spent, and writes each sourced record's
- * vector at other.D into the other store (metadata kept); records there that the served store
- * no longer has are deleted. Runs between memory batches (entry.ts), so no write interleaves.
+ * in key order, up to 16 records a read, and re-encodes sourced records one by one until
+ * budgetMs is spent; their vectors at other.D go to the other store (metadata kept) in one
+ * commit at the end of the slice; records there that the served store no longer has are
+ * deleted. Runs between memory batches (entry.ts), so no write interleaves. The other D's
+ * in-memory copy of the tenant is dropped when its rebuild starts and loaded again, whole,
+ * when it ends (both slabs are then held, and a switch serves it at once); in between, dual
+ * writes may load a copy that misses rebuilt rows: it is only written through, never served.
  */
 export async function rebuildChunk(served: Dim, other: Dim, tenant: string, cursor: Cursor, budgetMs: number): Promise<ChunkResult> {
   const t0 = performance.now();
   let { kind, after } = cursor;
+  if (kind === 'item' && after === undefined) other.memory.unload(tenant);
   let processed = 0;
   let done = false;
+  const writes: Write[] = [];
   while (performance.now() - t0 < budgetMs) {
     const src = await served.memory.store.scanTenant(tenant, kind, { after, limit: 16 });
     if (src.length === 0) {
       // Past the last record: what the other store holds beyond it is gone from the served one.
       const stale = await other.memory.store.scanTenant(tenant, kind, { after });
-      if (stale.length) await other.memory.store.commit(stale.map((r) => del(kind, tenant, keyOf(r))));
+      for (const r of stale) writes.push(del(kind, tenant, keyOf(r)));
       if (kind === 'item') { kind = 'anchor'; after = undefined; continue; }
       done = true;
       break;
     }
     const last = keyOf(src[src.length - 1]);
     const dst = new Set((await other.memory.store.scanTenant(tenant, kind, { after, through: last })).map(keyOf));
-    const writes: Write[] = [];
+    let upTo = after; // the last record handled: the slice may stop inside this read
     for (const r of src) {
       const k = keyOf(r);
       const id = `${kind}:${k}`;
@@ -179,13 +185,19 @@ export async function rebuildChunk(served: Dim, other: Dim, tenant: string, curs
         mark(other, tenant, id, !dst.has(k)); // a raw vector: there only if the client gave shadowVector
       }
       dst.delete(k);
+      processed++;
+      upTo = k;
+      if (performance.now() - t0 >= budgetMs) break;
     }
-    for (const k of dst) writes.push(del(kind, tenant, k));
-    if (writes.length) await other.memory.store.commit(writes);
-    processed += src.length;
-    after = last;
+    // keys only the other store has, up to the last record handled (UTF-8 byte order, as stored)
+    for (const k of dst) if (Buffer.compare(Buffer.from(k, 'utf8'), Buffer.from(upTo!, 'utf8')) < 0) writes.push(del(kind, tenant, k));
+    after = upTo;
   }
-  other.memory.unload(tenant); // its in-memory copy (if any) predates these writes
+  if (writes.length) await other.memory.store.commit(writes);
+  if (done) {
+    other.memory.unload(tenant);
+    await other.memory.prepare([{ op: 'stats', params: { tenant } }]);
+  }
   return { cursor: done ? null : { kind, after }, processed, ms: performance.now() - t0 };
 }
 
@@ -207,6 +219,8 @@ export interface MeasureRaw {
   /** replayed recent text recalls: margin top1 − top2 at [served, other], and top-k overlap / k */
   recallMargin: [number[], number[]];
   agreement: number[];
+  /** 1 when both D put the same item first */
+  agreementTop1: number[];
 }
 
 export interface RecentQuery {
@@ -223,7 +237,7 @@ export interface RecentQuery {
  * first `maxItems` items. Reads the two stores; changes nothing.
  */
 export async function measure(served: Dim, other: Dim, tenants: readonly string[], recent: readonly RecentQuery[], maxRecords: number, maxItems: number): Promise<MeasureRaw> {
-  const out: MeasureRaw = { records: 0, recon: [[], []], cleanupScore: [[], []], cleanupMargin: [[], []], cleanupCorrect: [0, 0], cleanupTotal: 0, recallMargin: [[], []], agreement: [] };
+  const out: MeasureRaw = { records: 0, recon: [[], []], cleanupScore: [[], []], cleanupMargin: [[], []], cleanupCorrect: [0, 0], cleanupTotal: 0, recallMargin: [[], []], agreement: [], agreementTop1: [] };
   const dims = [served, other] as const;
   for (const tenant of tenants) {
     if (out.records >= maxRecords && !recent.some((q) => q.tenant === tenant)) continue;
@@ -265,11 +279,14 @@ export async function measure(served: Dim, other: Dim, tenants: readonly string[
     const slabs = dims.map((d, i) => slabOf(common.map((r) => (i === 0 ? r : byKey[1].get(r.key)!)), d.D));
     for (const q of recent) {
       if (q.tenant !== tenant) continue;
+      const firsts: number[] = [];
       const tops = dims.map((d, i) => {
         const t = topK(slabs[i], common.length, d.D, encodeWith(d.hrr, d.local, q.text), q.k);
         out.recallMargin[i].push(t.margin);
+        firsts.push(t.index[0]);
         return new Set(t.index);
       });
+      out.agreementTop1.push(firsts[0] === firsts[1] ? 1 : 0);
       let both = 0;
       for (const j of tops[0]) if (tops[1].has(j)) both++;
       out.agreement.push(both / Math.max(1, tops[0].size));
