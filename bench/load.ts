@@ -669,6 +669,12 @@ interface ServerStats {
   /** upper bounds (ms) of the server's own latency percentiles, from its histogram buckets */
   serverLatencyBoundsMs?: Record<string, number>;
   queueWaitBoundsMs?: Record<string, number>;
+  /** ok replies of the op counted by the server over the window */
+  answered?: number;
+  /** server CPU (all threads, /metrics process counter) per answered request, µs */
+  cpuUsPerRequest?: number;
+  /** main-thread GC runs per 10,000 answered requests, by kind (prom-client's perf_hooks GC entries) */
+  gcPer10k?: { major: number; minor: number; incremental: number };
 }
 
 function percentiles(h: Histogram): Percentiles {
@@ -731,6 +737,13 @@ function serverStats(op: Op, before: Scrape | undefined, after: Scrape | undefin
   if (l > 0) s.serverLatencyMeanMs = (1000 * delta(after, before, `holoserve_request_seconds_sum{op="${label}"}`)) / l;
   s.serverLatencyBoundsMs = bucketBounds(after, before, 'holoserve_request_seconds', `op="${label}"`);
   if (kind) s.queueWaitBoundsMs = bucketBounds(after, before, 'holoserve_queue_wait_seconds', `kind="${kind}"`);
+  const answered = delta(after, before, `holoserve_requests_total{op="${label}",outcome="ok"}`);
+  if (answered > 0) {
+    s.answered = answered;
+    if (cpu > 0) s.cpuUsPerRequest = (cpu * 1e6) / answered;
+    const gc = (k: string) => (1e4 * delta(after, before, `holoserve_nodejs_gc_duration_seconds_count{kind="${k}"}`)) / answered;
+    s.gcPer10k = { major: gc('major'), minor: gc('minor'), incremental: gc('incremental') };
+  }
   s.computations = delta(after, before, `holoserve_computations_total{op="${label}"}`);
   s.coalesced = delta(after, before, `holoserve_coalesced_total{op="${label}"}`);
   return s;
@@ -999,6 +1012,8 @@ function printPhase(r: PhaseResult): void {
   if (sv) {
     const parts: string[] = [];
     if (sv.cpuCores !== undefined) parts.push(`CPU ${sv.cpuCores.toFixed(2)} cores`);
+    if (sv.cpuUsPerRequest !== undefined) parts.push(`${sv.cpuUsPerRequest.toFixed(0)} µs CPU per request`);
+    if (sv.gcPer10k) parts.push(`GC per 10k requests: ${sv.gcPer10k.major.toFixed(1)} mark-compact, ${sv.gcPer10k.minor.toFixed(0)} scavenge, ${sv.gcPer10k.incremental.toFixed(1)} incremental marking`);
     if (sv.threads) parts.push(`main thread ${pct(sv.threads.main)}${sv.threads.others.length ? `, busiest other threads (workers) ${sv.threads.others.map((o) => pct(o.busy)).join(' ')}` : ''}`);
     if (sv.batchMean !== undefined) parts.push(`mean batch ${sv.batchMean.toFixed(1)} requests`);
     if (sv.queueWaitMeanMs !== undefined) parts.push(`mean queue wait ${sv.queueWaitMeanMs.toFixed(2)} ms`);
@@ -1011,7 +1026,8 @@ function printPhase(r: PhaseResult): void {
     if (parts.length) console.log(`  server      ${parts.join('; ')}`);
   }
   if (r.mode !== 'paced') {
-    console.log(`  harness     CPU ${r.harness.cpuCores.toFixed(2)} cores${r.harness.mainThread !== undefined ? ` (main thread ${pct(r.harness.mainThread)})` : ''}` +
+    const perReq = r.ok > 0 ? ` = ${((r.harness.cpuCores * r.measuredS * 1e6) / r.ok).toFixed(0)} µs per request` : '';
+    console.log(`  harness     CPU ${r.harness.cpuCores.toFixed(2)} cores${perReq}${r.harness.mainThread !== undefined ? ` (main thread ${pct(r.harness.mainThread)})` : ''}` +
       ` on the same ${availableParallelism()} cores as the server${r.frameCopies ? `; ${r.frameCopies} frames sent as copies` : ''}`);
     if (r.machine) {
       console.log(`  machine     ${r.machine.busyCores.toFixed(2)} of ${availableParallelism()} cores busy` +

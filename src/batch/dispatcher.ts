@@ -7,7 +7,7 @@
  */
 import { HoloError } from '../errors.js';
 import type { Metrics } from '../metrics/registry.js';
-import type { BatchResult, Outcome, TaskItem } from '../pool/messages.js';
+import { OUT_OPS, type BatchResult, type Outcome, type TaskItem } from '../pool/messages.js';
 import type { ShardPool } from '../pool/pool.js';
 import type { RoleRef, RoleTable } from '../roles/table.js';
 import type { ShardMap } from '../pool/shard.js';
@@ -19,6 +19,8 @@ import { Coalescer, coalesceKey } from './coalescer.js';
 interface Entry {
   parsed: Parsed;
   key?: string;
+  /** the pooled slot the worker writes this request's result vector into (OUT_OPS) */
+  out?: Float32Array;
   enqueuedAt: number;
   promise: Promise<Outcome>;
   resolve: (o: Outcome) => void;
@@ -118,14 +120,21 @@ export class Dispatcher {
     e.resolve(o);
     const key = e.key;
     if (key !== undefined && o.ok && this.opts.coalesceLingerMs > 0 && e.parsed.kind !== 'memory') {
-      // Joinable a little longer; its vectors stay held (sameRequest compares them) until then.
+      // Joinable a little longer; its vectors stay held (sameRequest compares them, joiners
+      // reply from its result slot) until then.
       setTimeout(() => {
         this.coalescer.remove(key, e);
-        this.arena?.release(e.parsed.params);
+        this.releaseVectors(e);
       }, this.opts.coalesceLingerMs).unref();
     } else {
       if (key !== undefined) this.coalescer.remove(key, e);
-      this.arena?.release(e.parsed.params); // the worker is done with them
+      if (e.out) {
+        // The result slot is read by the replies (connection.ts encodes in a `then` of this
+        // promise, registered before this one, so it runs first).
+        e.promise.then(() => this.releaseVectors(e));
+      } else {
+        this.releaseVectors(e); // the worker is done with them
+      }
     }
     if (--this.pending === 0) {
       const ws = this.idleWaiters;
@@ -134,11 +143,18 @@ export class Dispatcher {
     }
   }
 
+  private releaseVectors(e: Entry): void {
+    this.arena?.release(e.parsed.params);
+    if (e.out) this.arena?.give(e.out);
+  }
+
   private async run(w: number, kind: string, entries: Entry[]): Promise<void> {
     const now = performance.now();
-    this.metrics.batchSize.observe({ kind }, entries.length);
+    // Bookkeeping once per batch: labelled children looked up once, counters added once.
+    this.metrics.batchSize.labels(kind).observe(entries.length);
     this.metrics.queued.set(this.batcher.queued);
-    for (const e of entries) this.metrics.queueWait.observe({ kind }, (now - e.enqueuedAt) / 1000);
+    const wait = this.metrics.queueWait.labels(kind);
+    for (const e of entries) wait.observe((now - e.enqueuedAt) / 1000);
     let refs: RoleRef[] = [];
     try {
       // Roles are acquired request by request: a request whose roles do not fit in the table
@@ -159,14 +175,25 @@ export class Dispatcher {
       }
       entries = admitted;
       if (entries.length === 0) return;
-      for (const r of refs) if (r.compute) this.metrics.roleCacheMisses.inc(); else this.metrics.roleCacheHits.inc();
-      const items: TaskItem[] = entries.map((e) => ({ op: e.parsed.op, params: e.parsed.params }));
+      let misses = 0;
+      for (const r of refs) if (r.compute) misses++;
+      if (misses > 0) this.metrics.roleCacheMisses.inc(misses);
+      if (refs.length > misses) this.metrics.roleCacheHits.inc(refs.length - misses);
+      const items: TaskItem[] = entries.map((e) => {
+        const item: TaskItem = { op: e.parsed.op, params: e.parsed.params };
+        if (this.arena && OUT_OPS.has(e.parsed.op)) item.out = e.out = this.arena.take();
+        return item;
+      });
       const res = await this.pool.run<BatchResult>(w, { type: 'batch', kind, items, roles: refs, nowMs: Date.now() });
       this.metrics.record(res.obs);
+      // computations by op: a batch is usually one op, so count runs of equal ops
+      let runOp = entries[0].parsed.op, runLen = 0;
       entries.forEach((e, i) => {
-        this.metrics.computations.inc({ op: e.parsed.op });
+        if (e.parsed.op !== runOp) { this.metrics.computations.labels(runOp).inc(runLen); runOp = e.parsed.op; runLen = 0; }
+        runLen++;
         this.finish(e, res.outcomes[i]);
       });
+      this.metrics.computations.labels(runOp).inc(runLen);
     } catch (err) {
       const o: Outcome = err instanceof HoloError
         ? { ok: false, code: err.code, message: err.message }

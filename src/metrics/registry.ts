@@ -24,8 +24,17 @@ export class Metrics {
   readonly roleCacheMisses = new Counter({ name: 'holoserve_role_cache_misses_total', help: 'Role look-ups that had to compute the role', registers: [this.registry] });
   readonly roleCacheEvictions = new Counter({ name: 'holoserve_role_cache_evictions_total', help: 'Roles evicted from the table (LRU)', registers: [this.registry] });
   readonly connections = new Gauge({ name: 'holoserve_connections', help: 'Open WebSocket connections', registers: [this.registry] });
-  readonly bytesIn = new Counter({ name: 'holoserve_bytes_in_total', help: 'WebSocket payload bytes received', registers: [this.registry] });
-  readonly bytesOut = new Counter({ name: 'holoserve_bytes_out_total', help: 'WebSocket payload bytes sent', registers: [this.registry] });
+  /** bytes received/sent since the last scrape: the hot path adds to a number, collect() flushes */
+  pendingBytesIn = 0;
+  pendingBytesOut = 0;
+  readonly bytesIn: Counter = new Counter({
+    name: 'holoserve_bytes_in_total', help: 'WebSocket payload bytes received', registers: [this.registry],
+    collect: () => { if (this.pendingBytesIn > 0) { this.bytesIn.inc(this.pendingBytesIn); this.pendingBytesIn = 0; } },
+  });
+  readonly bytesOut: Counter = new Counter({
+    name: 'holoserve_bytes_out_total', help: 'WebSocket payload bytes sent', registers: [this.registry],
+    collect: () => { if (this.pendingBytesOut > 0) { this.bytesOut.inc(this.pendingBytesOut); this.pendingBytesOut = 0; } },
+  });
   readonly unbindEpsUsed = new Histogram({ name: 'holoserve_unbind_eps_used', help: 'UNBIND_EPS_USED: the regulariser λ an unbind used (exact: the floor eps; wiener: 1/snr)', buckets: [1e-9, 1e-8, 1e-7, 1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1, 10], registers: [this.registry] });
   readonly workerRestarts = new Gauge({ name: 'holoserve_worker_restarts', help: 'Worker threads replaced after a crash', registers: [this.registry] });
   readonly dropped = new Counter({ name: 'holoserve_replies_dropped_total', help: 'Replies not sent because the connection had closed', registers: [this.registry] });
@@ -50,6 +59,24 @@ export class Metrics {
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'holoserve_' }); // holoserve_process_cpu_…, holoserve_nodejs_…
+  }
+
+  private readonly answeredChildren = new Map<string, { inc(n?: number): void }>();
+  private readonly latencyChildren = new Map<string, { observe(v: number): void }>();
+
+  /** requests_total{op, outcome} += 1, with the labelled child looked up once per pair (labels are bounded). */
+  answered(op: string, outcome: string): void {
+    const k = `${op}\u0000${outcome}`;
+    let c = this.answeredChildren.get(k);
+    if (!c) this.answeredChildren.set(k, (c = this.requests.labels(op, outcome)));
+    c.inc();
+  }
+
+  /** request_seconds{op}, the child looked up once per op. */
+  latencyOf(op: string): { observe(v: number): void } {
+    let c = this.latencyChildren.get(op);
+    if (!c) this.latencyChildren.set(op, (c = this.latency.labels(op)));
+    return c;
   }
 
   /** Records what a batch observed in a worker. */

@@ -42,7 +42,7 @@ export class FrameHandler {
 
   onMessage(ws: WebSocket<ConnState>, conn: ConnState, message: ArrayBuffer, isBinary: boolean): void {
     const t0 = performance.now();
-    this.metrics.bytesIn.inc(message.byteLength);
+    this.metrics.pendingBytesIn += message.byteLength;
     let frame: Frame | undefined;
     let op = 'invalid';
     try {
@@ -106,7 +106,7 @@ export class FrameHandler {
     o: { ok: true; result: Record<string, unknown> } | { ok: false; code: ErrorCode; message: string },
   ): void {
     const label = isKnownOp(op) ? op : 'invalid';
-    this.metrics.requests.inc({ op: label, outcome: o.ok ? 'ok' : o.code });
+    this.metrics.answered(label, o.ok ? 'ok' : o.code);
     if (conn.closed) {
       this.metrics.dropped.inc();
       return;
@@ -120,8 +120,8 @@ export class FrameHandler {
     }
     let sent = 0;
     ws.cork(() => { sent = ws.send(buf, true); });
-    this.metrics.bytesOut.inc(buf.byteLength);
-    this.metrics.latency.observe({ op: label }, (performance.now() - t0) / 1000);
+    this.metrics.pendingBytesOut += buf.byteLength;
+    this.metrics.latencyOf(label).observe((performance.now() - t0) / 1000);
     if (sent === 2) {
       // uWS dropped it (past its own maxBackpressure): a lost reply breaks the protocol's
       // one-reply-per-frame promise, so close and let the client reconnect and retry.

@@ -23,6 +23,8 @@ export interface ExecContext {
   nowMs: number;
   /** index of the item being handled within its batch */
   itemIndex: number;
+  /** the item's result slot (TaskItem.out), when the main thread gave one */
+  out?: Float32Array;
   /** encode(text) for this batch's roles, through the worker's embedding cache */
   encode(text: string): Float32Array;
 }

@@ -65,6 +65,7 @@ async function runBatchNow(task: BatchTask): Promise<BatchResult> {
   if (task.kind === 'memory') await memory.prepare(task.items);
   for (const item of task.items) {
     ctx.itemIndex = outcomes.length;
+    ctx.out = item.out;
     try {
       const h = HANDLERS[item.op];
       if (!h) throw new HoloError('unknown_op', `worker has no handler for '${item.op}'`);

@@ -9,18 +9,23 @@ import { fresh } from './transfer.js';
 type P = Record<string, unknown>;
 export type Handler = (ctx: ExecContext, p: P) => Record<string, unknown>;
 
+/** The item's shared result slot (pool/messages.ts OUT_OPS), else a fresh array to transfer. */
+function outVector(ctx: ExecContext): Float32Array {
+  return ctx.out?.length === ctx.hrr.D ? ctx.out : new Float32Array(ctx.hrr.D);
+}
+
 export const HRR_HANDLERS: Record<string, Handler> = {
   role: (ctx, p) => ({ vector: fresh(ctx.roleSource.vector(p.token as string)) }),
 
   bind: (ctx, p) => {
-    const out = new Float32Array(ctx.hrr.D);
+    const out = outVector(ctx);
     if (p.role !== undefined) bindSpectrum(ctx.hrr, p.a as Float32Array, ctx.roleSource.spectrum(p.role as string), out);
     else bind(ctx.hrr, p.a as Float32Array, p.b as Float32Array, out);
     return { vector: out };
   },
 
   unbind: (ctx, p) => {
-    const out = new Float32Array(ctx.hrr.D);
+    const out = outVector(ctx);
     const opts = {
       mode: p.mode as UnbindMode,
       eps: p.eps as number | undefined,
