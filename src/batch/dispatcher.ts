@@ -184,7 +184,11 @@ export class Dispatcher {
         if (this.arena && OUT_OPS.has(e.parsed.op)) item.out = e.out = this.arena.take();
         return item;
       });
-      const res = await this.pool.run<BatchResult>(w, { type: 'batch', kind, items, roles: refs, nowMs: Date.now() });
+      const task = { type: 'batch' as const, kind, items, roles: refs, nowMs: Date.now() };
+      // The idle path (pool/local.ts): a lone cheap request while no other batch is out.
+      const local = this.batcher.idle(1) && this.pool.canRunLocal(task);
+      if (local) this.metrics.idlePath.inc(items.length);
+      const res = local ? this.pool.runLocal(task) : await this.pool.run<BatchResult>(w, task);
       this.metrics.record(res.obs);
       // computations by op: a batch is usually one op, so count runs of equal ops
       let runOp = entries[0].parsed.op, runLen = 0;

@@ -17,6 +17,7 @@ export class Metrics {
   readonly latency = new Histogram({ name: 'holoserve_request_seconds', help: 'Time from frame received to reply sent, seconds', labelNames: ['op'], buckets: LATENCY_BUCKETS, registers: [this.registry] });
   readonly batchSize = new Histogram({ name: 'holoserve_batch_size', help: 'Requests per pool task', labelNames: ['kind'], buckets: BATCH_BUCKETS, registers: [this.registry] });
   readonly queueWait = new Histogram({ name: 'holoserve_queue_wait_seconds', help: 'Time a request waited in the batcher, seconds', labelNames: ['kind'], buckets: LATENCY_BUCKETS, registers: [this.registry] });
+  readonly idlePath = new Counter({ name: 'holoserve_idle_path_total', help: 'Requests computed on the main thread because every worker was idle (lone cheap requests: pool/local.ts)', registers: [this.registry] });
   readonly computations = new Counter({ name: 'holoserve_computations_total', help: 'Requests actually computed by a worker (coalesced askers share one)', labelNames: ['op'], registers: [this.registry] });
   readonly coalesced = new Counter({ name: 'holoserve_coalesced_total', help: 'Requests answered by joining an identical request in flight', labelNames: ['op'], registers: [this.registry] });
   readonly roleCacheSize = new Gauge({ name: 'holoserve_role_cache_size', help: 'Roles in the shared role table', registers: [this.registry] });
