@@ -13,6 +13,7 @@ import type { RoleRef, RoleTable } from '../roles/table.js';
 import type { ShardMap } from '../pool/shard.js';
 import type { Parsed } from '../protocol/ops.js';
 import { Batcher, type BatcherOptions } from './batcher.js';
+import { IDLE_GAP_MS } from '../pool/local.js';
 import type { VectorArena } from '../protocol/arena.js';
 import { Coalescer, coalesceKey } from './coalescer.js';
 
@@ -22,6 +23,8 @@ interface Entry {
   /** the pooled slot the worker writes this request's result vector into (OUT_OPS) */
   out?: Float32Array;
   enqueuedAt: number;
+  /** ms since the request submitted before this one (the idle path takes lone requests only) */
+  gapMs?: number;
   promise: Promise<Outcome>;
   resolve: (o: Outcome) => void;
 }
@@ -43,6 +46,7 @@ export class Dispatcher {
   /** per shard, bumped by each write: reads coalesce only within one epoch */
   private readonly epochs: Uint32Array;
   private knobsEpoch = 0;
+  private lastSubmitAt = -Infinity;
   /** requests accepted and not yet answered (for draining) */
   pending = 0;
   private idleWaiters: (() => void)[] = [];
@@ -81,7 +85,9 @@ export class Dispatcher {
     }
     let resolve!: (o: Outcome) => void;
     const promise = new Promise<Outcome>((r) => { resolve = r; });
-    const entry: Entry = { parsed, key, enqueuedAt: performance.now(), promise, resolve };
+    const now = performance.now();
+    const entry: Entry = { parsed, key, enqueuedAt: now, gapMs: now - this.lastSubmitAt, promise, resolve };
+    this.lastSubmitAt = now;
     if (key !== undefined) this.coalescer.add(key, entry);
     this.pending++;
     const w = shard >= 0 ? shard % this.pool.size : this.leastBusy();
@@ -186,7 +192,7 @@ export class Dispatcher {
       });
       const task = { type: 'batch' as const, kind, items, roles: refs, nowMs: Date.now() };
       // The idle path (pool/local.ts): a lone cheap request while no other batch is out.
-      const local = this.batcher.idle(1) && this.pool.canRunLocal(task);
+      const local = entries.length === 1 && entries[0].gapMs! >= IDLE_GAP_MS && this.batcher.idle(1) && this.pool.canRunLocal(task);
       if (local) this.metrics.idlePath.inc(items.length);
       const res = local ? this.pool.runLocal(task) : await this.pool.run<BatchResult>(w, task);
       this.metrics.record(res.obs);

@@ -19,7 +19,9 @@ export const HRR_HANDLERS: Record<string, Handler> = {
 
   bind: (ctx, p) => {
     const out = outVector(ctx);
-    if (p.role !== undefined) bindSpectrum(ctx.hrr, p.a as Float32Array, ctx.roleSource.spectrum(p.role as string), out);
+    // Role spectra are published once and never written while a batch pins them, and the
+    // batch's role source hands out one view per role, so a repeat role skips its copy.
+    if (p.role !== undefined) bindSpectrum(ctx.hrr, p.a as Float32Array, ctx.roleSource.spectrum(p.role as string), out, true);
     else bind(ctx.hrr, p.a as Float32Array, p.b as Float32Array, out);
     return { vector: out };
   },
