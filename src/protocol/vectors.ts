@@ -23,8 +23,9 @@ function fromBin<T extends Float32Array | Float64Array | Uint32Array>(
   return new C(buf);
 }
 
-/** A reused plain buffer for copyBytes (grows to the largest vector seen, ≤ a few 100 KiB). */
+/** A reused plain buffer for copyBytes (grows to the largest array copied, ≤ KEEP_SCRATCH). */
 let scratch = new Uint8Array(0);
+const KEEP_SCRATCH = 1 << 20;
 
 /**
  * dst.set(src) at memcpy speed. Into or out of a SharedArrayBuffer, V8 copies word by word only
@@ -34,20 +35,20 @@ let scratch = new Uint8Array(0);
  * Small copies (< 1 KiB) go straight.
  */
 export function copyBytes(src: Uint8Array, dst: Uint8Array): void {
-  const shared = src.buffer instanceof SharedArrayBuffer || dst.buffer instanceof SharedArrayBuffer;
-  if (!shared || ((src.byteOffset ^ dst.byteOffset) & 7) === 0 || src.byteLength < 1024) {
+  // The scratch route helps a plain source into an 8-aligned shared destination (a received
+  // bin into a slot); anything else (aligned, plain to plain, small) is copied directly. A
+  // shared source is aligned by its caller (encodeOk pads the reply so the bytes line up).
+  if (!(dst.buffer instanceof SharedArrayBuffer) || src.buffer instanceof SharedArrayBuffer
+    || ((src.byteOffset ^ dst.byteOffset) & 7) === 0 || (dst.byteOffset & 7) !== 0 || src.byteLength < 1024) {
     dst.set(src);
     return;
   }
-  if (scratch.byteLength < src.byteLength) scratch = new Uint8Array(src.byteLength);
-  // scratch is offset 0; align it with dst so the second copy is a word copy too
-  const s = scratch.subarray(0, src.byteLength);
-  if ((dst.byteOffset & 7) === 0) {
-    s.set(src);
-    dst.set(s);
-  } else {
-    dst.set(src); // rare (dst not 8-aligned): no aligned path
-  }
+  // Kept for reuse up to 1 MiB (a few vectors); a bigger array (graph edges) gets its own.
+  const s = src.byteLength <= KEEP_SCRATCH
+    ? (scratch.byteLength >= src.byteLength ? scratch : (scratch = new Uint8Array(src.byteLength))).subarray(0, src.byteLength)
+    : new Uint8Array(src.byteLength);
+  s.set(src);
+  dst.set(s);
 }
 
 /**
