@@ -2,7 +2,7 @@
  * `npm run bench`: every kernel benchmark in one run, single thread, medians after warm-up,
  * each ratio measured side by side (ours and the native baseline in the same run, because this
  * machine is shared and noisy). Prints one table and writes bench/results/kernels.json.
- * The served-path numbers come from the load harness (`npm run load`), bench/load.ts.
+ * The served-path numbers come from the load harness (`npm run load`), bench/load/.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';

@@ -104,7 +104,9 @@ export const DEFAULTS: Config = {
   dim: 8192,
   roleSeed: 0,
   fftEngine: 'pffft',
-  workers: Math.max(1, availableParallelism()),
+  // cores − 1: the main thread (uWS, decode, replies) needs a core of its own; measured on 2
+  // cores, 1 worker served bind-by-role at 1.05–1.16× the rate of 2 (docs/LOAD.md).
+  workers: Math.max(1, availableParallelism() - 1),
   shards: 64,
   batchWindowMs: 5,
   coalesceLingerMs: 10,

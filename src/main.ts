@@ -65,6 +65,7 @@ export async function start(cfg: Config): Promise<{ listening: Listening; stop: 
   if (infos.some((i) => i.layout !== info.layout)) throw new Error('workers disagree on the FFT engine');
   if (info.fallbackReason) log(`WARNING: FFT engine fell back to fft.js: ${info.fallbackReason}`);
   log(`Sinkhorn and heat loops: ${info.kernels}`);
+  await pool.startLocal(sab, info.layout);
   log(`FFT engine ${info.engine} (${info.layout}), D=${cfg.dim}, role table ${cfg.roleTableCapacity} roles (${(roleTableBytes(cfg.dim, cfg.roleTableCapacity) / 2 ** 20).toFixed(0)} MiB shared, committed as used)`);
   const meta = { D: cfg.dim, seed: cfg.roleSeed, layout: info.layout };
   /** The top-N roles, split across the workers; each computes its share into the table. */

@@ -9,7 +9,16 @@ import type { RoleRef } from '../roles/table.js';
 export interface TaskItem {
   op: string;
   params: Record<string, unknown>;
+  /**
+   * Ops in OUT_OPS: a pooled shared D-vector slot (protocol/arena.ts) the worker writes the
+   * result into, so neither side allocates an ArrayBuffer per request. Absent: the worker
+   * allocates (and transfers) as before.
+   */
+  out?: Float32Array;
 }
+
+/** Ops whose result is one D-vector that the worker can write into TaskItem.out. */
+export const OUT_OPS: ReadonlySet<string> = new Set(['bind', 'unbind']);
 
 export interface BatchTask {
   type: 'batch';

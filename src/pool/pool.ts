@@ -11,7 +11,8 @@
  */
 import { Piscina } from 'piscina';
 import type { Config } from '../config.js';
-import type { Task } from './messages.js';
+import type { BatchResult, BatchTask, Knobs, Task } from './messages.js';
+import { LOCAL_OPS, LocalExecutor } from './local.js';
 
 export class ShardPool {
   readonly size: number;
@@ -20,6 +21,8 @@ export class ShardPool {
   private readonly pools: Piscina[];
   /** The config every thread starts from (workerData), kept current with the live knobs. */
   private readonly threadCfg: Config;
+  /** the idle path (local.ts), once startLocal has run */
+  private local?: LocalExecutor;
 
   constructor(cfg: Config, roleTable: SharedArrayBuffer, workerFile: URL) {
     this.size = cfg.workers;
@@ -51,11 +54,33 @@ export class ShardPool {
     return this.pools[w].run(task) as Promise<R>;
   }
 
+  /** Builds the main thread's executor for lone requests on an idle server (local.ts). */
+  async startLocal(roleTable: SharedArrayBuffer, layout: string): Promise<void> {
+    const c = this.threadCfg;
+    const local = await LocalExecutor.create(c, roleTable, {
+      unbindBeta: c.unbindBeta, rerank: c.rerank, rerankMargin: c.rerankMargin, rerankCandidates: c.rerankCandidates,
+    });
+    if (local.layout === layout) this.local = local; // else the table's spectra are not in its layout: stay off
+  }
+
+  /** Whether this batch may run on the main thread (one request of a LOCAL_OPS op). */
+  canRunLocal(task: BatchTask): boolean {
+    return this.local !== undefined && task.items.length === 1 && LOCAL_OPS.has(task.items[0].op);
+  }
+
+  /** Runs a batch that canRunLocal accepted, synchronously on this thread. */
+  runLocal(task: BatchTask): BatchResult {
+    return this.local!.run(task);
+  }
+
   /** The same task on every worker (init, knobs, prefetch, close). */
   broadcast<R>(task: Task): Promise<R[]> {
     // Piscina hands the same workerData object to every thread it creates, so a thread that
     // replaces a crashed one starts with the live knobs instead of the start-up ones.
-    if (task.type === 'knobs') Object.assign(this.threadCfg, task.knobs);
+    if (task.type === 'knobs') {
+      Object.assign(this.threadCfg, task.knobs);
+      if (this.local) Object.assign(this.local.knobs, task.knobs as Partial<Knobs>);
+    }
     return Promise.all(this.pools.map((_, w) => this.run<R>(w, task)));
   }
 

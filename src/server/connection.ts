@@ -50,7 +50,7 @@ export class FrameHandler {
 
   onMessage(ws: WebSocket<ConnState>, conn: ConnState, message: ArrayBuffer, isBinary: boolean): void {
     const t0 = performance.now();
-    this.metrics.bytesIn.inc(message.byteLength);
+    this.metrics.pendingBytesIn += message.byteLength;
     let frame: Frame | undefined;
     let op = 'invalid';
     try {
@@ -154,7 +154,7 @@ export class FrameHandler {
   ): void {
     const label = isKnownOp(op) ? op : 'invalid';
     if (conn.closed) {
-      this.metrics.requests.inc({ op: label, outcome: o.ok ? 'ok' : o.code });
+      this.metrics.answered(label, o.ok ? 'ok' : o.code);
       this.metrics.dropped.inc();
       return;
     }
@@ -176,7 +176,7 @@ export class FrameHandler {
       buf = encodeError(id, 'too_large', `the reply would be ${buf.byteLength} bytes, more than maxFrameBytes = ${this.cfg.maxFrameBytes}: ask for less (k, t)`);
       outcome = 'too_large';
     }
-    this.metrics.requests.inc({ op: label, outcome });
+    this.metrics.answered(label, outcome);
     // A reply that would take the send buffer past uWS's maxBackpressure would be dropped, and a
     // lost reply breaks the one-reply-per-frame promise: close with 1013 instead, while the
     // buffer is still under that bound, so that uWS queues the close frame behind the replies
@@ -189,8 +189,8 @@ export class FrameHandler {
     }
     let sent = 0;
     ws.cork(() => { sent = ws.send(buf, true); });
-    this.metrics.bytesOut.inc(buf.byteLength);
-    this.metrics.latency.observe({ op: label }, (performance.now() - t0) / 1000);
+    this.metrics.pendingBytesOut += buf.byteLength;
+    this.metrics.latencyOf(label).observe((performance.now() - t0) / 1000);
     if (sent === 2) {
       // uWS dropped it anyway: close likewise.
       this.metrics.dropped.inc();

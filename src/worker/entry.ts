@@ -66,6 +66,7 @@ async function runBatchNow(task: BatchTask): Promise<BatchResult> {
   for (const item of task.items) {
     ctx.itemIndex = outcomes.length;
     const t0 = performance.now();
+    ctx.out = item.out;
     try {
       const h = HANDLERS[item.op];
       if (!h) throw new HoloError('unknown_op', `worker has no handler for '${item.op}'`);

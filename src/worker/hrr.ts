@@ -19,18 +19,25 @@ export function observeUnbind(ctx: ExecContext, mode: UnbindMode | undefined, r:
   ctx.obs.unbinds.push({ mode: m, epsRel: r.floored > 0 ? r.epsRel : 0, flooredRatio: r.floored / (ctx.hrr.D / 2 + 1) });
 }
 
+/** The item's shared result slot (pool/messages.ts OUT_OPS), else a fresh array to transfer. */
+function outVector(ctx: ExecContext): Float32Array {
+  return ctx.out?.length === ctx.hrr.D ? ctx.out : new Float32Array(ctx.hrr.D);
+}
+
 export const HRR_HANDLERS: Record<string, Handler> = {
   role: (ctx, p) => ({ vector: fresh(ctx.roleSource.vector(p.token as string)) }),
 
   bind: (ctx, p) => {
-    const out = new Float32Array(ctx.hrr.D);
-    if (p.role !== undefined) bindSpectrum(ctx.hrr, p.a as Float32Array, ctx.roleSource.spectrum(p.role as string), out);
+    const out = outVector(ctx);
+    // Role spectra are published once and never written while a batch pins them, and the
+    // batch's role source hands out one view per role, so a repeat role skips its copy.
+    if (p.role !== undefined) bindSpectrum(ctx.hrr, p.a as Float32Array, ctx.roleSource.spectrum(p.role as string), out, true);
     else bind(ctx.hrr, p.a as Float32Array, p.b as Float32Array, out);
     return { vector: out };
   },
 
   unbind: (ctx, p) => {
-    const out = new Float32Array(ctx.hrr.D);
+    const out = outVector(ctx);
     const opts = {
       mode: p.mode as UnbindMode,
       eps: p.eps as number | undefined,

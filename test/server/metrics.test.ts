@@ -13,6 +13,8 @@ import { shardOf } from '../../src/pool/shard.js';
 import { ROOT, startServer, type Server } from './harness.js';
 import { metric, rawSocket, rng, scrape, seededVec } from './support.js';
 
+const maxAbs = (x: Float32Array, y: Float32Array) => x.reduce((m, v, i) => Math.max(m, Math.abs(v - y[i])), 0);
+
 const D = 1024;
 const SHARDS = 16;
 const WORKERS = 2;
@@ -58,6 +60,11 @@ describe('/metrics: every documented metric moves under a workload', () => {
     const lingering = await scrape(srv.http); // the joinable answer holds its vectors for coalesceLingerMs
     for (let i = 0; i < 10; i++) await client.bind(a, { role: `metrics-role-${i}` });
     await client.bind(a, { role: 'metrics-role-9' });
+    const idleBefore = metric(await scrape(srv.http), 'holoserve_idle_path_total');
+    await new Promise((res) => setTimeout(res, 20)); // a lone request: ≥ 2 ms after the last, every worker idle
+    const idleBind = await client.bind(b, a);
+    expect(maxAbs(idleBind, refBind(b, a))).toBeLessThan(1e-4);
+    const idleAfter = metric(await scrape(srv.http), 'holoserve_idle_path_total');
     const b2 = norm(b) ** 2;
     const u = await client.unbind(refBind(a, b), b, { beta: 0.125 });
     expect(u.flooredBins).toBeGreaterThan(0);
@@ -75,13 +82,13 @@ describe('/metrics: every documented metric moves under a workload', () => {
     const st = await client.stats(tenant);
     const heldBytes = (st.items + st.anchors) * D * 4;
 
-    // — queueing and dropped replies: 40 slow Sinkhorns (2000 iterations each), then the socket closes
+    // — queueing and dropped replies: 40 slow Sinkhorns (20,000 iterations each: a scrape may wait up to 2 s on busy workers), then the socket closes
     const raw = await rawSocket(srv.url);
     const r = rng(5);
     const n = 64;
     for (let i = 1; i <= 40; i++) {
       const cost = Float64Array.from({ length: n * n }, () => r());
-      raw.send({ id: i, op: 'sinkhorn', cost: bin(cost), n, m: n, epsilon: 0.002, tol: 1e-300, maxIter: 2000 });
+      raw.send({ id: i, op: 'sinkhorn', cost: bin(cost), n, m: n, epsilon: 0.002, tol: 1e-300, maxIter: 20_000 });
     }
     // Each worker computes one (pipeline 1); the rest wait in the batcher for a free worker.
     let busy = await scrape(srv.http);
@@ -115,7 +122,8 @@ describe('/metrics: every documented metric moves under a workload', () => {
       batch_size: () => expect(moved('batch_size', { kind: 'memory' })).toBeGreaterThanOrEqual(13),
       queue_wait_seconds: () => expect(moved('queue_wait_seconds', { kind: 'ot' })).toBe(40),
       queued_requests: () => expect(metric(busy, 'holoserve_queued_requests')).toBeGreaterThan(0),
-      computations_total: () => expect(moved('computations_total', { op: 'bind' })).toBe(11), // the pair computed once, + 10 roles (the repeat of role 9 joins its lingering answer)
+      computations_total: () => expect(moved('computations_total', { op: 'bind' })).toBe(12), // the pair computed once, + 10 roles, + the idle-path bind (the repeat of role 9 joins its lingering answer)
+      idle_path_total: () => expect(idleAfter - idleBefore).toBe(1),
       coalesced_total: () => expect(moved('coalesced_total', { op: 'bind' })).toBe(2),
       pooled_vectors_held: () => expect(metric(lingering, 'holoserve_pooled_vectors_held')).toBeGreaterThanOrEqual(2),
       role_cache_size: () => {

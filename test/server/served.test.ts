@@ -110,6 +110,26 @@ describe('coalescing and batching', () => {
     }
   });
 
+  it('a lone bind on an idle server runs on the main thread (idle path), with the same bits as on a worker', async () => {
+    await new Promise((r) => setTimeout(r, 50)); // nothing in flight, nothing lingering
+    const a = randVec(41), b = randVec(42);
+    const m0 = await scrape(admin.http);
+    const lone = await client.bind(a, b);
+    const m1 = await scrape(admin.http);
+    expect(metric(m1, 'holoserve_idle_path_total') - metric(m0, 'holoserve_idle_path_total')).toBe(1);
+    await new Promise((r) => setTimeout(r, 50)); // past coalesceLingerMs: the same bind computes again
+    const burst = await Promise.all([client.bind(a, b), ...Array.from({ length: 15 }, (_, i) => client.bind(randVec(100 + i), b))]);
+    const m2 = await scrape(admin.http);
+    const computed = metric(m2, 'holoserve_computations_total', { op: 'bind' }) - metric(m1, 'holoserve_computations_total', { op: 'bind' });
+    expect(computed).toBe(16);
+    expect(metric(m2, 'holoserve_idle_path_total') - metric(m1, 'holoserve_idle_path_total')).toBeLessThan(16); // batches went to workers
+    expect(bits(burst[0])).toEqual(bits(lone));
+    const want = refBind(a, b);
+    let m = 0;
+    for (let i = 0; i < D; i++) m = Math.max(m, Math.abs(lone[i] - want[i]));
+    expect(m).toBeLessThanOrEqual(1e-6 * norm(a) * norm(b));
+  });
+
   it('under concurrent load the mean batch is larger than one request', async () => {
     const conns = await Promise.all(Array.from({ length: 3 }, () => connect(admin.url)));
     try {
