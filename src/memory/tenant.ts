@@ -81,6 +81,15 @@ export interface RecallHit {
   payload?: Uint8Array;
 }
 
+// remember's normalised copy of the vector: one per thread and D (every call is synchronous), so
+// an idle tenant costs no D-sized buffer of its own.
+const units = new Map<number, Float32Array>();
+function unitScratch(D: number): Float32Array {
+  let u = units.get(D);
+  if (!u) units.set(D, (u = new Float32Array(D)));
+  return u;
+}
+
 /** Blocks to free if a TenantMemory is collected without dispose(). */
 const unfreed = new FinalizationRegistry<{ blocks: Block[] }>((h) => { for (const b of h.blocks) slabHeap().free(b); });
 
@@ -119,7 +128,6 @@ export class TenantMemory {
   private slots = 0;
   private meta: Meta[] = [];
   private readonly slotOf = new Map<string, number>();
-  private readonly unit: Float32Array;
   /** largest n with n / capacity ≤ lowWater */
   private readonly lowTarget: number;
   private seq = 0;
@@ -143,7 +151,6 @@ export class TenantMemory {
     }
     this.options = Object.freeze(o);
     this.D = o.D;
-    this.unit = new Float32Array(o.D);
     this.slab = slabHeap().alloc(0);
     this.codes = slabHeap().alloc(0);
     this.held = { blocks: [this.slab, this.codes] };
@@ -209,13 +216,14 @@ export class TenantMemory {
         throw new HoloError('too_large', `payload is ${payload.length} bytes, max ${this.options.maxPayloadBytes}`);
       }
     }
-    normalize(vector, this.unit); // checks finite, rejects zero
+    const unit = unitScratch(this.D);
+    normalize(vector, unit); // checks finite, rejects zero
     const nowMs = opts.nowMs;
     const s = this.options.salience;
     const n = this.meta.length;
     // Novelty by the binary index: the 2·noveltyOversampling nearest codes, rescored exactly.
     // It can only miss the true nearest item (novelty then too high), never invent a nearer one.
-    const nov = n === 0 ? 1 : 1 - scan(this.slab, this.codes, n, this.D, this.unit, 1, { mode: 'binary', oversampling: this.options.noveltyOversampling }).score[0];
+    const nov = n === 0 ? 1 : 1 - scan(this.slab, this.codes, n, this.D, unit, 1, { mode: 'binary', oversampling: this.options.noveltyOversampling }).score[0];
     const sal = salience(nov, reward, 0, s);
     const m: Meta = {
       key,
@@ -241,7 +249,7 @@ export class TenantMemory {
       this.meta[slot] = m;
     }
     this.payloadBytes += m.payload?.length ?? 0;
-    this.slab.f32.set(this.unit, slot * this.D);
+    this.slab.f32.set(unit, slot * this.D);
     writeCode(this.slab, this.codes, slot, this.D);
     if (this.meta.length / this.options.capacity > this.options.highWater) {
       evicted.push(...this.evictTo(this.lowTarget, nowMs, key));

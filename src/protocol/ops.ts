@@ -61,6 +61,18 @@ const payloadPackr = new Packr({ useRecords: false, variableMapSize: true });
 
 // ---- field readers: each names the field in its error ----
 
+/** recall's optional scan fields: mode 'exact' | 'binary', oversampling (integer in [1, 1024]). */
+export function scanFields(f: Frame): { mode?: 'exact' | 'binary'; oversampling?: number } {
+  const out: { mode?: 'exact' | 'binary'; oversampling?: number } = {};
+  if (has(f, 'mode')) {
+    if (f.mode !== 'exact' && f.mode !== 'binary') throw new HoloError('bad_request', "field 'mode' must be 'exact' or 'binary'");
+    out.mode = f.mode;
+  }
+  const o = num(f, 'oversampling', { int: true, min: 1, max: 1024 });
+  if (o !== undefined) out.oversampling = o;
+  return out;
+}
+
 function has(f: Frame, k: string): boolean {
   return Object.hasOwn(f, k) && f[k] !== undefined && f[k] !== null;
 }
@@ -304,7 +316,7 @@ export const OPS: Record<string, OpSpec> = {
     parse: (f, L) => {
       const t = tenant(f);
       const vt = vectorOrText(f, L);
-      return { routeKey: t, tokens: vt.tokens, params: { tenant: t, ...vt.params, k: num(f, 'k', { int: true, min: 1, max: L.maxK }) ?? 10 } };
+      return { routeKey: t, tokens: vt.tokens, params: { tenant: t, ...vt.params, k: num(f, 'k', { int: true, min: 1, max: L.maxK }) ?? 10, ...scanFields(f) } };
     },
   },
   cleanup: {
