@@ -90,6 +90,9 @@ function unitScratch(D: number): Float32Array {
   return u;
 }
 
+/** The slab and codes of a memory with no rows yet (outside the heap: nothing to free). */
+const EMPTY: Block = Object.freeze({ ptr: -1, bytes: 0, f32: new Float32Array(0), u8: new Uint8Array(0) });
+
 /** Blocks to free if a TenantMemory is collected without dispose(). */
 const unfreed = new FinalizationRegistry<{ blocks: Block[] }>((h) => { for (const b of h.blocks) slabHeap().free(b); });
 
@@ -151,9 +154,8 @@ export class TenantMemory {
     }
     this.options = Object.freeze(o);
     this.D = o.D;
-    this.slab = slabHeap().alloc(0);
-    this.codes = slabHeap().alloc(0);
-    this.held = { blocks: [this.slab, this.codes] };
+    this.slab = this.codes = EMPTY;
+    this.held = { blocks: [] };
     unfreed.register(this, this.held, this);
     let t = Math.floor(o.lowWater * o.capacity);
     while ((t + 1) / o.capacity <= o.lowWater) t++;
@@ -178,8 +180,7 @@ export class TenantMemory {
     unfreed.unregister(this);
     for (const b of this.held.blocks) slabHeap().free(b);
     this.held.blocks = [];
-    this.slab = this.codes = slabHeap().alloc(0);
-    this.held.blocks.push(this.slab);
+    this.slab = this.codes = EMPTY;
     this.meta = [];
     this.slotOf.clear();
     this.slots = 0;

@@ -125,6 +125,9 @@ export async function createMemoryRoom(cfg: Config, hrr: Hrr): Promise<MemoryRoo
     heldTotal -= held.get(name) ?? 0;
     held.delete(name);
     recalls.invalidateGroup(name);
+    // Its last read is no longer among the most recent ones a restart should prefetch, and
+    // keeping every name ever read would grow without bound.
+    readSinceCommit.delete(name);
   }
 
   /** After a batch: re-measure its tenants, then unload the least recently used past the budget. */
