@@ -47,6 +47,8 @@ export interface Parsed {
   write?: boolean;
   /** the op's fields, typed */
   params: Record<string, unknown>;
+  /** recall.many: the recalls it fans out (batch/fanout.ts), each routed to its tenant's worker */
+  parts?: Parsed[];
 }
 
 export interface OpSpec {
@@ -176,6 +178,9 @@ function graphId(f: Frame): string {
 }
 
 // ---- the table ----
+
+/** Most queries in one recall.many. */
+export const MAX_MANY = 1024;
 
 export const OPS: Record<string, OpSpec> = {
   hello: { kind: 'inline', route: 'any', parse: () => ({ params: {} }) },
@@ -317,6 +322,32 @@ export const OPS: Record<string, OpSpec> = {
       const t = tenant(f);
       const vt = vectorOrText(f, L);
       return { routeKey: t, tokens: vt.tokens, params: { tenant: t, ...vt.params, k: num(f, 'k', { int: true, min: 1, max: L.maxK }) ?? 10, ...scanFields(f) } };
+    },
+  },
+  // recall.many {queries: [{tenant, vector | text, k?, mode?, oversampling?}, …], k?, mode?, oversampling?}:
+  // each query is checked as a recall (the top-level k, mode, oversampling are its defaults) and
+  // answered by its tenant's worker; batch/fanout.ts sends them out in parallel and merges.
+  'recall.many': {
+    kind: 'memory', route: 'any',
+    parse: (f, L) => {
+      const qs = f.queries;
+      if (!Array.isArray(qs) || qs.length === 0) throw new HoloError('bad_request', "field 'queries' must be a non-empty list of recall queries");
+      if (qs.length > MAX_MANY) throw new HoloError('too_large', `field 'queries' has ${qs.length} entries, limit ${MAX_MANY}`);
+      const defaults: Frame = {};
+      for (const k of ['k', 'mode', 'oversampling']) if (has(f, k)) defaults[k] = f[k];
+      const parts = qs.map((q, i): Parsed => {
+        if (q === null || typeof q !== 'object' || Array.isArray(q) || q instanceof Uint8Array) {
+          throw new HoloError('bad_request', `queries[${i}] must be a map`);
+        }
+        try {
+          const p = OPS.recall.parse({ ...defaults, ...(q as Frame) }, L);
+          return { op: 'recall', kind: 'memory', route: 'tenant', ...p };
+        } catch (e) {
+          if (e instanceof HoloError) throw new HoloError(e.code, `queries[${i}]: ${e.message}`);
+          throw e;
+        }
+      });
+      return { params: { queries: parts.length }, parts };
     },
   },
   cleanup: {

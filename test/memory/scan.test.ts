@@ -8,9 +8,10 @@ import { describe, expect, it } from 'vitest';
 import { centres, clusteredQuery, fillClustered, nearDuplicate } from '../../bench/recall-data.js';
 import { scanStatus, slabHeap } from '../../src/kernels/wasm/scan.js';
 import { SlabHeap, type Block } from '../../src/kernels/wasm/slab-heap.js';
+import { normalize } from '../../src/kernels/hrr/cosine.js';
 import { topK } from '../../src/memory/recall.js';
 import { codeWords, scan, writeCode, type ScanOptions } from '../../src/memory/scan.js';
-import { TENANT_DEFAULTS } from '../../src/memory/tenant.js';
+import { TENANT_DEFAULTS, TenantMemory } from '../../src/memory/tenant.js';
 import { rng } from './support.js';
 
 const EXACT: ScanOptions = { mode: 'exact', oversampling: 1 };
@@ -165,5 +166,45 @@ describe('binary index accuracy (default oversampling)', () => {
       for (const i of scan(slab, codes, n, D, q, 10, { mode: 'binary', oversampling: over }).index) if (e.has(i)) inter++;
     }
     expect(inter / 2000).toBeGreaterThanOrEqual(0.95);
+  });
+});
+
+describe("remember's novelty from the binary index", () => {
+  // novelty_index = 1 − (best rescored cosine among the 2·noveltyOversampling nearest codes);
+  // novelty_exact = 1 − max_j cosine. The index can only miss the nearest item, so
+  // novelty_index ≥ novelty_exact, equal whenever the nearest item's code is among the candidates.
+  const D = 1024, n = 2000;
+  const C = centres(64, D, 21);
+  const rows = new Float32Array(n * D);
+  fillClustered(rows, n, D, C, 22);
+  const m = new TenantMemory({ D, capacity: 4096 });
+  for (let j = 0; j < n; j++) m.remember(`k${j}`, rows.subarray(j * D, (j + 1) * D), { nowMs: j });
+  const slab = new Float32Array(n * D);
+  let j = 0;
+  for (const e of m.entries()) slab.set(e.vector, D * j++);
+
+  function errors(probes: Float32Array[]): number[] {
+    return probes.map((x, t) => {
+      // The reference scans the vector remember scans: x normalised to float32 (normalize).
+      const exact = 1 - topK(slab, n, D, normalize(x), 1).score[0];
+      const got = m.remember(`probe${t}`, x, { nowMs: n + t }).novelty;
+      m.forget(`probe${t}`);
+      return got - exact;
+    });
+  }
+
+  it('is exact (within 1e-12) for near-duplicates and clustered writes, and never below the exact novelty', () => {
+    const near = Array.from({ length: 100 }, (_, t) => nearDuplicate(slab, (t * 13) % n, D, 300 + t));
+    const clustered = Array.from({ length: 100 }, (_, t) => clusteredQuery(C, t % 64, D, 600 + t));
+    for (const e of [...errors(near), ...errors(clustered)]) expect(Math.abs(e)).toBeLessThanOrEqual(1e-12);
+  });
+
+  it('overstates the novelty of an unrelated write by at most 0.05 (random probes, max cosine ≈ 0.1)', () => {
+    const r = rng(77);
+    const probes = Array.from({ length: 100 }, () => Float32Array.from({ length: D }, () => r() - 0.5));
+    const errs = errors(probes);
+    for (const e of errs) expect(e).toBeGreaterThanOrEqual(-1e-12);
+    expect(Math.max(...errs)).toBeLessThanOrEqual(0.05);
+    console.log(`novelty error on unrelated writes: max ${Math.max(...errs).toFixed(4)}, mean ${(errs.reduce((a, b) => a + b, 0) / errs.length).toFixed(4)}, exact in ${errs.filter((e) => Math.abs(e) <= 1e-12).length}/100`);
   });
 });
