@@ -55,7 +55,7 @@ export const TENANT_DEFAULTS: Readonly<Omit<TenantOptions, 'salience'>> = Object
   noveltyOversampling: 16,
   D: 8192,
   capacity: 4096,
-  initialSlots: 64,
+  initialSlots: 4,
   maxPayloadBytes: 64 * 1024,
   highWater: 0.9,
   lowWater: 0.8,

@@ -193,7 +193,7 @@ describe("remember's novelty from the binary index", () => {
     });
   }
 
-  it('is exact (within 1e-12) for near-duplicates and clustered writes, and never below the exact novelty', () => {
+  it('is exact (within 1e-12) for near-duplicates and for writes into a cluster of 31 mates (≤ 32 candidates), never below the exact novelty', () => {
     const near = Array.from({ length: 100 }, (_, t) => nearDuplicate(slab, (t * 13) % n, D, 300 + t));
     const clustered = Array.from({ length: 100 }, (_, t) => clusteredQuery(C, t % 64, D, 600 + t));
     for (const e of [...errors(near), ...errors(clustered)]) expect(Math.abs(e)).toBeLessThanOrEqual(1e-12);
