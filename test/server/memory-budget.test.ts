@@ -1,7 +1,8 @@
 /**
  * memoryBudgetBytes over the real server (issue #9 item 5, issue #10): 50,000 distinct tenants
- * each remember one item (D = 1024, 2 workers, budget 32 MiB). Without a budget they would hold
- * ≈ 50,000 × 19 KiB ≈ 950 MB (a 4-row slab of 4 KiB rows, its codes and the tenant's objects);
+ * each remember one item (D = 512, 2 workers, budget 32 MiB). Without a budget they would hold
+ * ≈ 50,000 × 10.5 KiB ≈ 525 MB (a 4-row slab of 2 KiB rows, its codes and the tenant's objects,
+ * as the budget counts them), plus the same fixed overhead as below;
  * with it, least recently used tenants are unloaded (their items are durable in the store) and
  * loaded again on use. Asserted: anonymous RSS (heap, WASM memory; not LMDB's file pages, which
  * the kernel reclaims) grows by less than the budget plus a fixed slack (SLACK, below) over the run; the
@@ -14,17 +15,17 @@ import { connect, type HoloClient } from '../../src/client/client.js';
 import { startServer, type Server } from './harness.js';
 import { metric, scrape, seededVec } from './support.js';
 
-const D = 1024;
+const D = 512;
 const TENANTS = 50_000;
 const BUDGET = 32 * 1024 * 1024;
 const WINDOW = 256; // requests in flight per connection
 /**
- * What RSS holds beyond the budget, measured (three workers' worth of threads: 2 + main):
- * each worker's V8 heap grows from ≈ 46 to ≈ 74 MiB of mostly garbage awaiting collection
- * (loaded records, LMDB buffers), and its slab heap reserves ≈ 20 MiB for a 16 MiB share
- * (size classes); 210 MiB of growth was measured at this budget. Not proportional to tenants.
+ * What RSS holds beyond the budget, measured: each worker's V8 heap grows from ≈ 46 to ≈ 74 MiB
+ * of mostly garbage awaiting collection (loaded records, LMDB buffers), its slab heap reserves
+ * ≈ 20 MiB for a 16 MiB share (size classes), and the main thread's heap grows too; 200–230 MiB
+ * of growth was measured at this budget (D = 256 to 1024), not proportional to the tenants.
  */
-const SLACK = 256 * 2 ** 20;
+const SLACK = 320 * 2 ** 20;
 
 function rssAnon(pid: number): number {
   const m = /RssAnon:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -71,7 +72,7 @@ describe(`memory budget: ${TENANTS} tenants, D = ${D}, budget ${BUDGET / 2 ** 20
       expect(metric(m1, 'holoserve_tenant_memory_bytes')).toBeLessThanOrEqual(BUDGET);
       expect(metric(m1, 'holoserve_tenant_memory_bytes')).toBeGreaterThan(BUDGET / 4);
       const unloaded = metric(m1, 'holoserve_tenant_unloads_total');
-      expect(unloaded).toBeGreaterThan(TENANTS - BUDGET / (16 * 1024));
+      expect(unloaded).toBeGreaterThan(TENANTS - BUDGET / (8 * 1024));
       let wrong = 0;
       await pipelined(clients, TENANTS, async (c, i) => {
         const r = await c.recall(`tenant-${i}`, seededVec(i, D), 1);
@@ -79,7 +80,7 @@ describe(`memory budget: ${TENANTS} tenants, D = ${D}, budget ${BUDGET / 2 ** 20
       });
       expect(wrong).toBe(0);
       const m2 = await scrape(srv.http);
-      expect(metric(m2, 'holoserve_tenant_loads_total')).toBeGreaterThanOrEqual(2 * TENANTS - BUDGET / (16 * 1024));
+      expect(metric(m2, 'holoserve_tenant_loads_total')).toBeGreaterThanOrEqual(2 * TENANTS - BUDGET / (8 * 1024));
       expect(metric(m2, 'holoserve_tenant_memory_bytes')).toBeLessThanOrEqual(BUDGET);
     } finally {
       clearInterval(sampler);
