@@ -442,8 +442,18 @@ export class TenantMemory {
     if (next < rows) throw new HoloError('internal', `slab cannot hold ${rows} rows (capacity ${this.options.capacity})`);
     const heap = slabHeap();
     const W8 = codeWords(this.D) * 8;
-    const slab = heap.alloc(next * this.D * 4);
-    const codes = heap.alloc(next * W8);
+    let slab: Block, codes: Block;
+    try {
+      slab = heap.alloc(next * this.D * 4);
+    } catch (e) {
+      throw new HoloError('overloaded', `this worker's slab memory is full (${(e as Error).message}): lower memoryBudgetBytes or add workers`);
+    }
+    try {
+      codes = heap.alloc(next * W8);
+    } catch (e) {
+      heap.free(slab);
+      throw new HoloError('overloaded', `this worker's slab memory is full (${(e as Error).message}): lower memoryBudgetBytes or add workers`);
+    }
     slab.f32.set(this.slab.f32.subarray(0, this.meta.length * this.D));
     codes.u8.set(this.codes.u8.subarray(0, this.meta.length * W8));
     for (const b of this.held.blocks) heap.free(b);

@@ -74,7 +74,9 @@ export async function createMemoryRoom(cfg: Config, hrr: Hrr): Promise<MemoryRoo
   // memoryBudgetBytes, split evenly over the workers; `tenants` is kept in use order (a Map
   // iterates in insertion order: every use re-inserts), so the first entries are the least
   // recently used, and they are unloaded after a batch while the held bytes exceed the budget.
-  const budget = Math.floor(cfg.memoryBudgetBytes / cfg.workers);
+  // A worker's slab heap is one wasm32 memory (≤ 4 GiB, slab-heap.ts): its share stops at 3 GiB,
+  // leaving room for size-class slack.
+  const budget = Math.min(Math.floor(cfg.memoryBudgetBytes / cfg.workers), 3 * 2 ** 30);
   const held = new Map<string, number>();
   let heldTotal = 0;
   let loads = 0, unloads = 0;
