@@ -19,7 +19,7 @@ describe('recall.many, D = 1024, 2 workers', () => {
   const tenants = ['many-a', 'many-b', 'many-c', 'many-d', 'many-e', 'many-f'];
 
   beforeAll(async () => {
-    srv = await startServer({ HOLOSERVE_DIM: String(D), HOLOSERVE_WORKERS: '2', HOLOSERVE_SHARDS: '64', HOLOSERVE_RECALL_CACHE_TTL_MS: '0' });
+    srv = await startServer({ HOLOSERVE_DIM: String(D), HOLOSERVE_WORKERS: '2', HOLOSERVE_SHARDS: '64', HOLOSERVE_RECALL_CACHE_TTL_MS: '0', HOLOSERVE_ADMIN_OPS: '1' });
     c = await connect(srv.url);
     const w = [];
     for (const [ti, t] of tenants.entries()) for (let i = 0; i < 40; i++) w.push(c.remember(t, `k${i}`, vec(1000 * ti + i), { payload: { t, i } }));
@@ -64,6 +64,23 @@ describe('recall.many, D = 1024, 2 workers', () => {
     expect(a.candidates).toBe(9);
     expect(b.hits).toHaveLength(2);
     expect(b.candidates).toBe(10); // exact: every item scanned in float32, min(40, max(k, 2) + 8 guard) rescored
+  });
+
+  it('low margin → more candidates: with the rerank knob on, a binary recall below rerankMargin is rescored over 4× oversampling', async () => {
+    const q = vec(999_999); // unrelated to every item: margin ≈ 0.01
+    const before = await c.recall('many-b', q, 2, { mode: 'binary', oversampling: 2 });
+    expect(before.candidates).toBe(4);
+    expect(before.margin).toBeLessThan(0.5);
+    await c.request('knobs', { set: { rerank: true, rerankMargin: 0.5 } });
+    try {
+      const low = await c.recall('many-b', q, 2, { mode: 'binary', oversampling: 2 });
+      expect(low.candidates).toBe(16);
+      const sure = await c.recall('many-b', vec(1000 + 5), 2, { mode: 'binary', oversampling: 2 }); // a stored item: margin ≈ 1
+      expect(sure.margin).toBeGreaterThan(0.5);
+      expect(sure.candidates).toBe(4);
+    } finally {
+      await c.request('knobs', { set: { rerank: false } });
+    }
   });
 
   it('bad input is a typed error naming the query', async () => {
