@@ -33,7 +33,7 @@ function numpy(dir: string, n: number, D: number, reps: number): number | null {
   return JSON.parse(r.stdout.trim().split('\n').pop()!).median_us as number;
 }
 
-export function runRecallBench(sizes?: { D: number; n: number }[], oversampling = 8): Row[] {
+export function runRecallBench(sizes?: { D: number; n: number }[], oversampling = 16): Row[] {
   const rows: Row[] = [];
   const heap = slabHeap();
   const plan = sizes ?? [

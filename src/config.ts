@@ -130,7 +130,7 @@ export const DEFAULTS: Config = {
   unbindBeta: 1e-3,
   // ---- recall at scale (issue #10) ----
   recallMode: 'binary',
-  recallOversampling: 8,
+  recallOversampling: 16,
   memoryBudgetBytes: Math.floor(totalmem() / 4),
   // ---- end recall at scale ----
   tokens: [],

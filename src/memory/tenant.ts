@@ -51,7 +51,7 @@ export interface TenantOptions {
 }
 
 export const TENANT_DEFAULTS: Readonly<Omit<TenantOptions, 'salience'>> = Object.freeze({
-  scan: Object.freeze({ mode: 'binary', oversampling: 8 }) as ScanOptions,
+  scan: Object.freeze({ mode: 'binary', oversampling: 16 }) as ScanOptions,
   noveltyOversampling: 16,
   D: 8192,
   capacity: 4096,

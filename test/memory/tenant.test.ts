@@ -14,7 +14,7 @@ describe('TenantMemory basics', () => {
   it('has the documented defaults', () => {
     expect(TENANT_DEFAULTS).toEqual({
       D: 8192, capacity: 4096, initialSlots: 4, maxPayloadBytes: 65536, highWater: 0.9, lowWater: 0.8, evictionPolicy: 'oldest',
-      scan: { mode: 'binary', oversampling: 8 }, noveltyOversampling: 16,
+      scan: { mode: 'binary', oversampling: 16 }, noveltyOversampling: 16,
     });
   });
 
