@@ -326,10 +326,12 @@ export async function createMemoryRoom(cfg: Config, hrr: Hrr): Promise<MemoryRoo
     },
     async prefetch(names) {
       let n = 0;
+      // Prefetch may run beside a batch, so it never unloads (a batch's tenants must stay
+      // loaded until it runs): it stops once the budget is full.
       for (const name of names) {
+        if (heldTotal >= budget) break;
         try { await load(name); n++; } catch (e) { console.error(`holoserve worker: prefetch of a tenant failed:`, e); }
       }
-      enforceBudget([]);
       return n;
     },
     recent(limit) {
