@@ -12,7 +12,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { topK } from '../src/memory/recall.js';
-import { scan, codeWords, writeCode, type ScanOptions } from '../src/memory/scan.js';
+import { scan, codeWords, setScanSplitter, writeCode, type ScanOptions } from '../src/memory/scan.js';
+import { startScanHelpers } from '../src/worker/scan-helpers.js';
 import { slabHeap } from '../src/kernels/wasm/scan.js';
 import { centres, clusteredQuery, fillClustered, nearDuplicate } from './recall-data.js';
 import { measure, type Row } from './timing.js';
@@ -97,6 +98,45 @@ export function runRecallBench(sizes?: { D: number; n: number }[], oversampling 
     }));
     heap.free(slab);
     heap.free(codes);
+  }
+  return rows;
+}
+
+/**
+ * One exact scan split over this thread and one helper thread (setting recallSplitThreads = 1)
+ * against the same scan on this thread alone, interleaved round by round; random unit rows.
+ */
+export async function runSplitBench(): Promise<Row[]> {
+  const rows: Row[] = [];
+  const helpers = startScanHelpers(1);
+  if (!helpers) return rows;
+  const heap = slabHeap();
+  try {
+    for (const { D, n } of [{ D: 8192, n: 4096 }, { D: 8192, n: 16384 }, { D: 2048, n: 16384 }]) {
+      const slab = heap.alloc(n * D * 4), codes = heap.alloc(n * codeWords(D) * 8);
+      fillClustered(slab.f32, n, D, centres(256, D, 7), 11);
+      const q = clusteredQuery(centres(256, D, 7), 3, D, 99);
+      const exact: ScanOptions = { mode: 'exact', oversampling: 1 };
+      const one: Row[] = [], two: Row[] = [];
+      for (let r = 0; r < ROUNDS; r++) {
+        setScanSplitter(null, Infinity);
+        one.push(measure('one', '', () => { scan(slab, codes, n, D, q, 10, exact); }, { warmup: 2, reps: 15, budgetMs: 600 }));
+        setScanSplitter(helpers, 0);
+        two.push(measure('two', '', () => { scan(slab, codes, n, D, q, 10, exact); }, { warmup: 2, reps: 15, budgetMs: 600 }));
+      }
+      setScanSplitter(null, Infinity);
+      const med = (rs: Row[]) => median(rs.map((x) => x.medianUs));
+      rows.push({
+        name: 'recall scan, exact, split over 2 threads', size: `D=${D}, ${n} items`, medianUs: med(two),
+        p10Us: median(two.map((x) => x.p10Us)), p90Us: median(two.map((x) => x.p90Us)),
+        extra: { one_thread_us: med(one), speedup: median(one.map((o, i) => o.medianUs / two[i].medianUs)) },
+      });
+      heap.free(slab);
+      heap.free(codes);
+    }
+  } finally {
+    setScanSplitter(null, Infinity);
+    await helpers.close();
   }
   return rows;
 }

@@ -81,6 +81,8 @@ export interface Config {
   recallOversampling: number;
   /** Tenant memory held in RAM over all workers, bytes; least recently used tenants are unloaded past it. */
   memoryBudgetBytes: number;
+  /** Helper threads per worker that share an exact scan of a slab ≥ 8 MiB (0: the worker scans alone). */
+  recallSplitThreads: number;
   // ---- end recall at scale ----
   /** Auth tokens: salted SHA-256 hashes mapped to tenants ('*' for any). Required off loopback. */
   tokens: { salt: string; sha256: string; tenants: string[] }[];
@@ -132,6 +134,7 @@ export const DEFAULTS: Config = {
   recallMode: 'binary',
   recallOversampling: 16,
   memoryBudgetBytes: Math.floor(totalmem() / 4),
+  recallSplitThreads: 0,
   // ---- end recall at scale ----
   tokens: [],
   adminOps: false,
@@ -230,6 +233,7 @@ export function validateConfig(c: Config): void {
   if (c.recallMode !== 'exact' && c.recallMode !== 'binary') throw new Error(`config.recallMode must be 'exact' or 'binary'`);
   int('recallOversampling', 1, 1024);
   int('memoryBudgetBytes', 1 << 20, Number.MAX_SAFE_INTEGER);
+  int('recallSplitThreads', 0, 64);
   // ---- end recall at scale ----
   int('drainTimeoutMs', 0, 600_000);
   if (!Array.isArray(c.tokens)) throw new Error('config.tokens must be a list');

@@ -40,6 +40,31 @@ export interface ScanResult extends TopK {
 /** Spare candidates of the exact mode's float32 selection (see above). */
 export const GUARD = 8;
 
+/**
+ * Helper threads that run the exact float32 selection over part of a slab (worker/scan-helpers.ts),
+ * reading the same shared memory. `start` hands helper h rows [0, rows) at slabPtr and returns at
+ * once; `wait` blocks until it is done: the rows it filled into ts/ti, or −1 if it failed (the
+ * caller then scans those rows itself).
+ */
+export interface ScanSplitter {
+  readonly helpers: number;
+  start(h: number, slabPtr: number, rows: number, D: number, q: number, m: number, ts: number, ti: number): void;
+  wait(h: number): number;
+}
+
+let splitter: ScanSplitter | null = null;
+let splitMinBytes = Infinity;
+
+/**
+ * Splits exact scans of slabs of at least minBytes over the calling thread and `s`'s helpers
+ * (null: never split). The owner thread waits for its helpers inside the scan, so no write to the
+ * slab can happen while they read it.
+ */
+export function setScanSplitter(s: ScanSplitter | null, minBytes: number): void {
+  splitter = s;
+  splitMinBytes = minBytes;
+}
+
 /** u64 words of one sign code. */
 export function codeWords(D: number): number {
   return (D + 63) >> 6;
@@ -92,13 +117,21 @@ export function scan(slab: Block, codes: Block, count: number, D: number, query:
   if (qq === 0) throw new HoloError('bad_request', 'query is a zero vector: it has no direction to compare');
   const qInv = 1 / Math.sqrt(qq);
   const keep = Math.max(k, 2);
-  const m = Math.min(count, opts.mode === 'exact' ? keep + GUARD : keep * opts.oversampling);
-  const idx = new Int32Array(m);
-  const sc = new Float64Array(m);
+  let m = Math.min(count, opts.mode === 'exact' ? keep + GUARD : keep * opts.oversampling);
+  let idx: Int32Array = new Int32Array(m);
+  let sc: Float64Array = new Float64Array(m);
   if (m > 0) {
     const K = scanKernels();
-    if (K !== null && slab.ptr >= 0 && codes.ptr >= 0) selectWasm(K, slab, codes, count, D, query, qInv, m, opts.mode, idx, sc);
-    else selectJs(slab, codes, count, D, query, qInv, m, opts.mode, idx, sc);
+    if (K !== null && slab.ptr >= 0 && codes.ptr >= 0) {
+      if (opts.mode === 'exact' && splitter !== null && count * D * 4 >= splitMinBytes) {
+        ({ idx, sc } = selectSplit(K, splitter, slab, count, D, query, qInv, m));
+        m = idx.length;
+      } else {
+        selectWasm(K, slab, codes, count, D, query, qInv, m, opts.mode, idx, sc);
+      }
+    } else {
+      selectJs(slab, codes, count, D, query, qInv, m, opts.mode, idx, sc);
+    }
   }
   // Sort the rescored candidates: score descending, slot ascending on ties.
   const order = Array.from({ length: m }, (_, i) => i).sort((a, b) => sc[b] - sc[a] || idx[a] - idx[b]);
@@ -126,6 +159,43 @@ function selectWasm(
   K.rescore(slab.ptr, D, q, qInv, ti, m, out);
   idx.set(new Int32Array(s.u8.buffer, ti, m));
   sc.set(new Float64Array(s.u8.buffer, out, m));
+}
+
+/**
+ * The exact selection split in P = helpers + 1 row ranges: helper h scans range h + 1 while this
+ * thread scans range 0; each keeps its best m in float32; the union (≤ P·m) is rescored in
+ * float64. Every item of the unsplit selection's best m is in its range's best m, so the answer
+ * is the unsplit one (or closer to the float64 order where float32 misordered a near-tie).
+ */
+function selectSplit(
+  K: NonNullable<ReturnType<typeof scanKernels>>, S: ScanSplitter, slab: Block, count: number, D: number,
+  query: Float32Array, qInv: number, m: number,
+): { idx: Int32Array; sc: Float64Array } {
+  const P = Math.min(S.helpers + 1, Math.ceil(count / m));
+  const qBytes = (D * 4 + 15) & ~15, mBytes = (m * 4 + 15) & ~15;
+  // scratch: q | per range: scores (m × 4), slots (m × 4) | all slots (P·m × 4) | rescored (P·m × 8)
+  const s = scratchOf(qBytes + 2 * P * mBytes + ((P * m * 4 + 15) & ~15) + P * m * 8);
+  const q = s.ptr, part = (p: number) => q + qBytes + 2 * p * mBytes;
+  const all = part(P), out = all + ((P * m * 4 + 15) & ~15);
+  new Float32Array(s.u8.buffer, q, D).set(query);
+  const rows = Math.ceil(count / P);
+  const from = (p: number) => Math.min(count, p * rows);
+  for (let p = 1; p < P; p++) S.start(p - 1, slab.ptr + from(p) * D * 4, from(p + 1) - from(p), D, q, m, part(p), part(p) + mBytes);
+  const filled: number[] = [K.scanTopK(slab.ptr, from(1), D, q, m, part(0), part(0) + mBytes)];
+  for (let p = 1; p < P; p++) {
+    const n = from(p + 1) - from(p);
+    let got = S.wait(p - 1);
+    if (got < 0) got = K.scanTopK(slab.ptr + from(p) * D * 4, n, D, q, m, part(p), part(p) + mBytes); // helper failed
+    filled.push(got);
+  }
+  const allIdx = new Int32Array(s.u8.buffer, all, P * m);
+  let c = 0;
+  for (let p = 0; p < P; p++) {
+    const ti = new Int32Array(s.u8.buffer, part(p) + mBytes, filled[p]);
+    for (let i = 0; i < filled[p]; i++) allIdx[c++] = ti[i] + from(p);
+  }
+  K.rescore(slab.ptr, D, q, qInv, all, c, out);
+  return { idx: allIdx.slice(0, c), sc: new Float64Array(s.u8.buffer, out, c).slice() };
 }
 
 /** The same selection in JS (float64 for exact, which only changes near-ties; popcount by bytes). */

@@ -16,12 +16,14 @@ import type { Hrr } from '../kernels/hrr/hrr.js';
 import { unbindRole } from '../kernels/hrr/unbind.js';
 import { AnchorBook } from '../memory/anchors.js';
 import { LruCache, TtlCache } from '../memory/cache.js';
+import { setScanSplitter } from '../memory/scan.js';
 import { TenantMemory, type RecallHit } from '../memory/tenant.js';
 import type { BatchObs, Outcome, TaskItem } from '../pool/messages.js';
 import { openLmdbStore } from '../store/lmdb.js';
 import type { Store, Write } from '../store/store.js';
 import type { ExecContext } from './context.js';
 import type { Handler } from './hrr.js';
+import { startScanHelpers } from './scan-helpers.js';
 
 interface Tenant {
   memory: TenantMemory;
@@ -34,6 +36,9 @@ interface CachedRecall {
   reranked: boolean;
   candidates: number;
 }
+
+/** Smallest slab whose exact scan is split over helper threads (≈ 1 ms of scanning). */
+const SPLIT_MIN_BYTES = 8 * 1024 * 1024;
 
 /** Objects, maps and strings of a loaded tenant beyond its blocks, bytes (an estimate; the budget's unit). */
 const TENANT_OVERHEAD = 2048;
@@ -66,6 +71,9 @@ function bytesOf(v: Float32Array): Uint8Array {
 
 export async function createMemoryRoom(cfg: Config, hrr: Hrr): Promise<MemoryRoom> {
   const store: Store = openLmdbStore(cfg.dataDir);
+  // A hot tenant's exact scan split over helper threads (setting recallSplitThreads; slabs ≥ 8 MiB).
+  const helpers = startScanHelpers(cfg.recallSplitThreads);
+  setScanSplitter(helpers, SPLIT_MIN_BYTES);
   const tenants = new Map<string, Tenant>();
   const loading = new Map<string, Promise<Tenant>>();
   const embeddings = new LruCache<string, Float32Array>(cfg.embeddingCacheSize);
@@ -341,6 +349,7 @@ export async function createMemoryRoom(cfg: Config, hrr: Hrr): Promise<MemoryRoo
       const touches: Write[] = [...readSinceCommit].map((t) => ({ kind: 'tenant.touch', tenant: t, atMs: Date.now() }));
       if (touches.length) await store.commit(touches);
       await store.close();
+      await helpers?.close();
     },
   };
 

@@ -27,23 +27,32 @@ interface WasmApi {
 
 let kernels: ScanKernels | null | undefined;
 let heap: SlabHeap | undefined;
+let memoryOfHeap: object | null = null;
 let reason = 'not loaded yet';
+
+/** Instantiates scan.wasm on `memory` (a shared WebAssembly.Memory). @throws Error why not */
+function instantiate(memory: object): ScanKernels {
+  const api = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
+  if (!api) throw new Error('this runtime has no WebAssembly');
+  const fs = typeof process === 'object' ? process.getBuiltinModule?.('fs') : undefined;
+  if (!fs) throw new Error('no file system to read scan.wasm from');
+  const urls = CANDIDATES.map((rel) => new URL(rel, import.meta.url));
+  const url = urls.find((u) => fs.existsSync(u));
+  if (!url) throw new Error(`scan.wasm not found (looked for ${urls.map((u) => u.pathname).join(', ')}): run npm run build`);
+  const raw = new api.Instance(new api.Module(fs.readFileSync(url)), { env: { memory } }).exports;
+  for (const f of FUNCTIONS) if (typeof raw[f] !== 'function') throw new Error(`${url.pathname} lacks the export ${f}: rebuild it`);
+  return raw as unknown as ScanKernels;
+}
 
 function load(): void {
   if (kernels !== undefined) return;
   try {
     const api = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
     if (!api) throw new Error('this runtime has no WebAssembly');
-    const fs = typeof process === 'object' ? process.getBuiltinModule?.('fs') : undefined;
-    if (!fs) throw new Error('no file system to read scan.wasm from');
-    const urls = CANDIDATES.map((rel) => new URL(rel, import.meta.url));
-    const url = urls.find((u) => fs.existsSync(u));
-    if (!url) throw new Error(`scan.wasm not found (looked for ${urls.map((u) => u.pathname).join(', ')}): run npm run build`);
     const memory = new api.Memory({ initial: INITIAL_PAGES, maximum: 65536, shared: true });
-    const raw = new api.Instance(new api.Module(fs.readFileSync(url)), { env: { memory } }).exports;
-    for (const f of FUNCTIONS) if (typeof raw[f] !== 'function') throw new Error(`${url.pathname} lacks the export ${f}: rebuild it`);
-    kernels = raw as unknown as ScanKernels;
+    kernels = instantiate(memory);
     heap = new SlabHeap(memory);
+    memoryOfHeap = memory;
     reason = '';
   } catch (e) {
     kernels = null;
@@ -62,6 +71,17 @@ export function scanKernels(): ScanKernels | null {
 export function slabHeap(): SlabHeap {
   load();
   return heap!;
+}
+
+/** The shared memory this thread's slabs live in (to hand to helper threads), or null. */
+export function slabMemory(): object | null {
+  load();
+  return memoryOfHeap;
+}
+
+/** Scan kernels over another thread's slab memory (a helper thread's view of it). @throws Error why not */
+export function scanKernelsOn(memory: object): ScanKernels {
+  return instantiate(memory);
 }
 
 export function scanStatus(): { loaded: boolean; reason?: string } {
