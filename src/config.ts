@@ -5,7 +5,7 @@
  * value stops the server with a message naming the setting.
  */
 import { readFileSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, totalmem } from 'node:os';
 import { isSupportedDim } from './kernels/check.js';
 
 export interface Config {
@@ -74,6 +74,16 @@ export interface Config {
   rerankCandidates: number;
   /** Unbind regularisation beta default (see kernels/hrr/unbind.ts). Live knob. */
   unbindBeta: number;
+  // ---- recall at scale (issue #10; docs/MEMORY.md "Recall", docs/OPERATIONS.md) ----
+  /** How recall scans by default: 'exact' (every row) or 'binary' (1-bit index + exact rescoring). */
+  recallMode: 'exact' | 'binary';
+  /** Binary mode: candidates rescored exactly = max(k, 2) × this. */
+  recallOversampling: number;
+  /** Tenant memory held in RAM over all workers, bytes; least recently used tenants are unloaded past it. */
+  memoryBudgetBytes: number;
+  /** Helper threads per worker that share an exact scan of a slab ≥ 8 MiB (0: the worker scans alone). */
+  recallSplitThreads: number;
+  // ---- end recall at scale ----
   /** Auth tokens: salted SHA-256 hashes mapped to tenants ('*' for any); admin: may run the admin ops. Required off loopback. */
   tokens: { salt: string; sha256: string; tenants: string[]; admin?: boolean }[];
   /** Enable the admin ops (knobs, drill). Off by default: they change or break a live server. */
@@ -136,6 +146,12 @@ export const DEFAULTS: Config = {
   rerankMargin: 0.02,
   rerankCandidates: 8,
   unbindBeta: 1e-3,
+  // ---- recall at scale (issue #10) ----
+  recallMode: 'binary',
+  recallOversampling: 16,
+  memoryBudgetBytes: Math.floor(totalmem() / 4),
+  recallSplitThreads: 0,
+  // ---- end recall at scale ----
   tokens: [],
   adminOps: false,
   allowUwsFallback: false,
@@ -237,6 +253,12 @@ export function validateConfig(c: Config): void {
   num('rerankMargin', 0, 2);
   int('rerankCandidates', 2, 1024);
   if (!(c.unbindBeta > 0 && Number.isFinite(c.unbindBeta))) throw new Error('config.unbindBeta must be a positive finite number');
+  // ---- recall at scale (issue #10) ----
+  if (c.recallMode !== 'exact' && c.recallMode !== 'binary') throw new Error(`config.recallMode must be 'exact' or 'binary'`);
+  int('recallOversampling', 1, 1024);
+  int('memoryBudgetBytes', 1 << 20, Number.MAX_SAFE_INTEGER);
+  int('recallSplitThreads', 0, 64);
+  // ---- end recall at scale ----
   int('drainTimeoutMs', 0, 600_000);
   // budgets (issue #9)
   int('graphMaxBytes', 1024, 2 ** 40);

@@ -113,6 +113,14 @@ export class Metrics {
   readonly embeddingMisses = new Counter({ name: 'holoserve_embedding_cache_misses_total', help: 'encode() computed', registers: [this.registry] });
   readonly recallCacheHits = new Counter({ name: 'holoserve_recall_cache_hits_total', help: 'recall answered from the result cache', registers: [this.registry] });
   readonly recallCacheMisses = new Counter({ name: 'holoserve_recall_cache_misses_total', help: 'recall computed by a scan', registers: [this.registry] });
+  // Tenant memory budget (issue #9 item 5 / #10): bytes held summed over workers, unloads and loads
+  private readonly tenantBytesBy = new Map<number, number>();
+  readonly tenantMemoryBytes = new Gauge({
+    name: 'holoserve_tenant_memory_bytes', help: 'Tenant memory held in RAM (slabs, codes, payloads, anchors), bytes, all workers', registers: [this.registry],
+    collect: () => { let s = 0; for (const b of this.tenantBytesBy.values()) s += b; this.tenantMemoryBytes.set(s); },
+  });
+  readonly tenantUnloads = new Counter({ name: 'holoserve_tenant_unloads_total', help: 'Tenants unloaded from RAM past memoryBudgetBytes (least recently used; durable in the store)', registers: [this.registry] });
+  readonly tenantLoads = new Counter({ name: 'holoserve_tenant_loads_total', help: 'Tenants loaded from the store into RAM (first use, or again after an unload)', registers: [this.registry] });
   readonly commitSeconds = new Histogram({ name: 'holoserve_store_commit_seconds', help: 'Durable store commit time per batch, seconds', buckets: LATENCY_BUCKETS, registers: [this.registry] });
 
   constructor() {
@@ -171,6 +179,9 @@ export class Metrics {
     if (obs.embeddingMisses) this.embeddingMisses.inc(obs.embeddingMisses);
     if (obs.recallCacheHits) this.recallCacheHits.inc(obs.recallCacheHits);
     if (obs.recallCacheMisses) this.recallCacheMisses.inc(obs.recallCacheMisses);
+    if (obs.tenantBytes) this.tenantBytesBy.set(obs.tenantBytes.thread, obs.tenantBytes.bytes);
+    if (obs.tenantUnloads) this.tenantUnloads.inc(obs.tenantUnloads);
+    if (obs.tenantLoads) this.tenantLoads.inc(obs.tenantLoads);
   }
 
   /** A counter kept equal to a count owned elsewhere (it only rises). */

@@ -83,6 +83,11 @@ export interface BatchObs {
   recallCacheHits: number;
   recallCacheMisses: number;
   commitSeconds: number[];
+  /** tenant memory held by this worker after the batch (memoryBudgetBytes), keyed by its thread */
+  tenantBytes?: { thread: number; bytes: number };
+  /** tenants unloaded (LRU, past the budget) and loaded from the store during the batch */
+  tenantUnloads: number;
+  tenantLoads: number;
 }
 
 export interface BatchResult {
@@ -117,5 +122,6 @@ export function emptyObs(): BatchObs {
     graphEvictions: 0,
     unbinds: [], itemSeconds: [], rolesComputed: 0, cleanupScore: [], recallMargin: [], utilization: [], saturation: [],
     evictions: 0, embeddingHits: 0, embeddingMisses: 0, recallCacheHits: 0, recallCacheMisses: 0, commitSeconds: [],
+    tenantUnloads: 0, tenantLoads: 0,
   };
 }

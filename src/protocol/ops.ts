@@ -53,6 +53,8 @@ export interface Parsed {
   write?: boolean;
   /** the op's fields, typed */
   params: Record<string, unknown>;
+  /** recall.many: the recalls it fans out (batch/fanout.ts), each routed to its tenant's worker */
+  parts?: Parsed[];
 }
 
 export interface OpSpec {
@@ -66,6 +68,18 @@ export interface OpSpec {
 const payloadPackr = new Packr({ useRecords: false, variableMapSize: true });
 
 // ---- field readers: each names the field in its error ----
+
+/** recall's optional scan fields: mode 'exact' | 'binary', oversampling (integer in [1, 1024]). */
+export function scanFields(f: Frame): { mode?: 'exact' | 'binary'; oversampling?: number } {
+  const out: { mode?: 'exact' | 'binary'; oversampling?: number } = {};
+  if (has(f, 'mode')) {
+    if (f.mode !== 'exact' && f.mode !== 'binary') throw new HoloError('bad_request', "field 'mode' must be 'exact' or 'binary'");
+    out.mode = f.mode;
+  }
+  const o = num(f, 'oversampling', { int: true, min: 1, max: 1024 });
+  if (o !== undefined) out.oversampling = o;
+  return out;
+}
 
 function has(f: Frame, k: string): boolean {
   return Object.hasOwn(f, k) && f[k] !== undefined && f[k] !== null;
@@ -194,6 +208,9 @@ function heatBudget(n: number, times: number, K: number, nnz: number | undefined
 }
 
 // ---- the table ----
+
+/** Most queries in one recall.many. */
+export const MAX_MANY = 1024;
 
 export const OPS: Record<string, OpSpec> = {
   hello: { kind: 'inline', route: 'any', parse: () => ({ params: {} }) },
@@ -347,7 +364,33 @@ export const OPS: Record<string, OpSpec> = {
     parse: (f, L) => {
       const t = tenant(f);
       const vt = vectorOrText(f, L);
-      return { routeKey: t, tokens: vt.tokens, params: { tenant: t, ...vt.params, k: num(f, 'k', { int: true, min: 1, max: L.maxK }) ?? 10 } };
+      return { routeKey: t, tokens: vt.tokens, params: { tenant: t, ...vt.params, k: num(f, 'k', { int: true, min: 1, max: L.maxK }) ?? 10, ...scanFields(f) } };
+    },
+  },
+  // recall.many {queries: [{tenant, vector | text, k?, mode?, oversampling?}, …], k?, mode?, oversampling?}:
+  // each query is checked as a recall (the top-level k, mode, oversampling are its defaults) and
+  // answered by its tenant's worker; batch/fanout.ts sends them out in parallel and merges.
+  'recall.many': {
+    kind: 'memory', route: 'any',
+    parse: (f, L) => {
+      const qs = f.queries;
+      if (!Array.isArray(qs) || qs.length === 0) throw new HoloError('bad_request', "field 'queries' must be a non-empty list of recall queries");
+      if (qs.length > MAX_MANY) throw new HoloError('too_large', `field 'queries' has ${qs.length} entries, limit ${MAX_MANY}`);
+      const defaults: Frame = {};
+      for (const k of ['k', 'mode', 'oversampling']) if (has(f, k)) defaults[k] = f[k];
+      const parts = qs.map((q, i): Parsed => {
+        if (q === null || typeof q !== 'object' || Array.isArray(q) || q instanceof Uint8Array) {
+          throw new HoloError('bad_request', `queries[${i}] must be a map`);
+        }
+        try {
+          const p = OPS.recall.parse({ ...defaults, ...(q as Frame) }, L);
+          return { op: 'recall', kind: 'memory', route: 'tenant', ...p };
+        } catch (e) {
+          if (e instanceof HoloError) throw new HoloError(e.code, `queries[${i}]: ${e.message}`);
+          throw e;
+        }
+      });
+      return { params: { queries: parts.length }, parts };
     },
   },
   cleanup: {

@@ -10,6 +10,7 @@ import type { WebSocket } from 'uWebSockets.js';
 import type { Config } from '../config.js';
 import { BudgetError, describeBug, HoloError, isHoloError, type ErrorCode } from '../errors.js';
 import type { Dispatcher } from '../batch/dispatcher.js';
+import { fanOut } from '../batch/fanout.js';
 import type { Metrics } from '../metrics/registry.js';
 import { asNumber, decodeFrame, encodeError, encodeOk, frameId, type Frame } from '../protocol/codec.js';
 import { OP_NAMES, parseRequest, type Limits, type Parsed } from '../protocol/ops.js';
@@ -83,6 +84,7 @@ export class FrameHandler {
         this.admit(ws, conn, id, op, t0, parsed);
       } catch (e) {
         this.limits.arena?.release(parsed.params); // refused before queueing: its vectors go back
+        for (const p of parsed.parts ?? []) this.limits.arena?.release(p.params);
         throw e;
       }
     } catch (e) {
@@ -119,8 +121,11 @@ export class FrameHandler {
       parsed.params.scope = scope;
       parsed.routeKey = JSON.stringify([scope, parsed.params.graph]);
     }
+    for (const p of parsed.parts ?? []) {
+      if (!allows(conn.grant, p.routeKey!)) throw new HoloError('unauthorized', `this connection may not use tenant '${p.routeKey}'`);
+    }
     conn.inflight++;
-    const outcome = parsed.kind === 'inline'
+    const outcome = parsed.parts !== undefined ? fanOut(this.dispatcher, parsed.parts) : parsed.kind === 'inline'
       ? this.inline(parsed).then(
         (result) => ({ ok: true as const, result }),
         (e: unknown) => {

@@ -23,7 +23,7 @@ function code(f: Record<string, unknown>): string {
 describe('parseRequest', () => {
   it('knows exactly the documented ops', () => {
     expect(OP_NAMES.sort()).toEqual(['anchor.delete', 'anchor.put', 'bind', 'bundle', 'cleanup', 'cosine', 'drill', 'encode', 'forget',
-      'graph.delete', 'graph.put', 'heat', 'hello', 'knobs', 'recall', 'remember', 'role', 'sinkhorn', 'stats', 'unbind'].sort());
+      'graph.delete', 'graph.put', 'heat', 'hello', 'knobs', 'recall', 'recall.many', 'remember', 'role', 'sinkhorn', 'stats', 'unbind'].sort());
   });
 
   it('needs a string op, and answers unknown_op for one it does not know (own keys only)', () => {

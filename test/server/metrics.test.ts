@@ -27,7 +27,7 @@ beforeAll(async () => {
     HOLOSERVE_DIM: String(D), HOLOSERVE_WORKERS: String(WORKERS), HOLOSERVE_SHARDS: String(SHARDS), HOLOSERVE_ADMIN_OPS: '1',
     HOLOSERVE_WORKER_PIPELINE: '1', HOLOSERVE_BATCH_WINDOW_MS: '1000', HOLOSERVE_ROLE_TABLE_CAPACITY: '70',
     HOLOSERVE_MEMORY_CAPACITY: '8', HOLOSERVE_ANCHORS_MAX: '4', HOLOSERVE_COALESCE_LINGER_MS: '1000',
-    HOLOSERVE_GRAPHS_PER_WORKER: '1',
+    HOLOSERVE_GRAPHS_PER_WORKER: '1', HOLOSERVE_MEMORY_BUDGET_BYTES: String(1 << 20), // 512 KiB per worker
   });
   client = await connect(srv.url);
 });
@@ -113,6 +113,18 @@ describe('/metrics: every documented metric moves under a workload', () => {
       last = await scrape(srv.http);
     }
 
+    // — the tenant memory budget (issue #10): two tenants on the other worker, 7 items with 60 kB
+    // payloads each (~430 kB apiece), overflow its 512 KiB share: the least recently used leaves
+    // RAM, and is loaded again from the store on its next request.
+    const coldWorker = (shardOf(tenant, SHARDS) + 1) % WORKERS;
+    const budgetTenants: string[] = [];
+    for (let i = 0; budgetTenants.length < 2; i++) if (shardOf(`metrics-budget-${i}`, SHARDS) % WORKERS === coldWorker) budgetTenants.push(`metrics-budget-${i}`);
+    const payload = new Uint8Array(60_000).fill(7);
+    for (const t of budgetTenants) for (let i = 0; i < 7; i++) await client.remember(t, `b${i}`, `budget item ${i} of ${t}`, { payload });
+    const back = await client.recall(budgetTenants[0], 'budget item 3', 1);
+    expect(back.hits[0].key).toBe('b3');
+    const budget = await scrape(srv.http);
+
     const moved = (name: string, labels: Record<string, string> = {}) => value(last, `holoserve_${name}`, labels) - value(first, `holoserve_${name}`, labels);
     const hot = { shard: String(shardOf(tenant, SHARDS)) };
     const hotWorker = { worker: String(shardOf(tenant, SHARDS) % WORKERS) };
@@ -183,6 +195,16 @@ describe('/metrics: every documented metric moves under a workload', () => {
       embedding_cache_misses_total: () => expect(moved('embedding_cache_misses_total')).toBeGreaterThanOrEqual(12),
       recall_cache_hits_total: () => expect(moved('recall_cache_hits_total')).toBe(1),
       recall_cache_misses_total: () => expect(moved('recall_cache_misses_total')).toBe(1),
+      tenant_memory_bytes: () => {
+        expect(metric(last, 'holoserve_tenant_memory_bytes')).toBeGreaterThanOrEqual(heldBytes);
+        expect(metric(budget, 'holoserve_tenant_memory_bytes')).toBeGreaterThan(400_000);
+        expect(metric(budget, 'holoserve_tenant_memory_bytes')).toBeLessThanOrEqual(1 << 20);
+      },
+      tenant_unloads_total: () => expect(metric(budget, 'holoserve_tenant_unloads_total') - metric(last, 'holoserve_tenant_unloads_total')).toBeGreaterThanOrEqual(1),
+      tenant_loads_total: () => {
+        expect(moved('tenant_loads_total')).toBeGreaterThanOrEqual(1); // the tenant's first use
+        expect(metric(budget, 'holoserve_tenant_loads_total') - metric(last, 'holoserve_tenant_loads_total')).toBeGreaterThanOrEqual(3); // two new tenants, one loaded again
+      },
       store_commit_seconds: () => expect(moved('store_commit_seconds')).toBeGreaterThanOrEqual(1),
     };
 
