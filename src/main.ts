@@ -24,6 +24,8 @@ import { FrameHandler, type ServerState } from './server/connection.js';
 import { FALLBACK_MESSAGE, loadUws } from './server/uws.js';
 import { admin, type AdminDeps } from './server/admin.js';
 import { HoloError } from './errors.js';
+import { redisOptions } from './store/open.js';
+import { watchRedis } from './store/redis-metrics.js';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -53,6 +55,8 @@ export async function start(cfg: Config): Promise<{ listening: Listening; stop: 
   // 1. configuration (loaded by the caller) and the rooms
   const metrics = new Metrics();
   const state: ServerState = { ready: false, draining: false };
+  // The shared store's configuration is checked before any worker opens it (refusal: exit 1).
+  const redis = cfg.store === 'redis' ? await timed(`Redis checked (${cfg.redisPrefix})`, () => watchRedis(redisOptions(cfg), metrics.registry, (w) => log(`WARNING: ${w}`))) : undefined;
   const sab = createRoleTableBuffer(cfg.dim, cfg.roleTableCapacity);
   const roles = new RoleTable(sab);
   const shards = new ShardMap(cfg.shards, cfg.workers);
@@ -186,6 +190,7 @@ export async function start(cfg: Config): Promise<{ listening: Listening; stop: 
     if (cfg.roleFile) saveRoleFile(cfg.roleFile, roles, meta);
     await pool.broadcast({ type: 'close' }).catch((e: unknown) => log(`worker close failed: ${String(e)}`));
     await pool.close();
+    await redis?.close();
     log('stopped');
   })());
   return { listening, stop };

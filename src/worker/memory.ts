@@ -17,7 +17,7 @@ import { AnchorBook } from '../memory/anchors.js';
 import { LruCache, TtlCache } from '../memory/cache.js';
 import { TenantMemory, type RecallHit } from '../memory/tenant.js';
 import type { BatchObs, Outcome, TaskItem } from '../pool/messages.js';
-import { openLmdbStore } from '../store/lmdb.js';
+import { openStore } from '../store/open.js';
 import type { Store, Write } from '../store/store.js';
 import type { ExecContext } from './context.js';
 import type { Handler } from './hrr.js';
@@ -56,7 +56,7 @@ function bytesOf(v: Float32Array): Uint8Array {
 }
 
 export async function createMemoryRoom(cfg: Config, hrr: Hrr): Promise<MemoryRoom> {
-  const store: Store = openLmdbStore(cfg.dataDir);
+  const store: Store = await openStore(cfg);
   const tenants = new Map<string, Tenant>();
   const loading = new Map<string, Promise<Tenant>>();
   const embeddings = new LruCache<string, Float32Array>(cfg.embeddingCacheSize);
@@ -258,7 +258,9 @@ export async function createMemoryRoom(cfg: Config, hrr: Hrr): Promise<MemoryRoo
       } catch (e) {
         console.error('holoserve worker: store commit failed:', e);
         for (const t of touched) { tenants.delete(t); recalls.invalidateGroup(t); }
-        for (const i of wrote) outcomes[i] = { ok: false, code: 'internal', message: 'the write could not be made durable; it was not applied' };
+        // A store that is unreachable (Redis restarting) is retryable: `unavailable`, not `internal`.
+        const code = e instanceof HoloError && e.code === 'unavailable' ? 'unavailable' : 'internal';
+        for (const i of wrote) outcomes[i] = { ok: false, code, message: code === 'unavailable' ? (e as Error).message : 'the write could not be made durable; it was not applied' };
       }
     },
     async prefetch(names) {
