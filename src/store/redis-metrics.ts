@@ -44,18 +44,15 @@ export async function watchRedis(opts: RedisStoreOptions, registry: Registry, wa
     if ((e as { code?: string }).code === 'unavailable') throw e;
     throw new Error(`cannot reach Redis at ${redisWhere(opts.url)}: ${(e as Error).message}`);
   }
-  // prom-client runs each gauge's collect at scrape time; the first one reads, the rest share it.
+  // A scrape calls every metric's collect in registration order, synchronously, then awaits
+  // them: `up` (registered first) starts one read, the other gauges await that same read.
   let sample: Promise<void> | undefined;
-  const collect = () => {
-    sample ??= read().finally(() => { setTimeout(() => { sample = undefined; }, 100).unref(); });
-    return sample;
-  };
   const names: string[] = [];
-  const g = (name: string, help: string) => {
+  const g = (name: string, help: string, collect = () => (sample ??= read())) => {
     names.push(`holoserve_redis_${name}`);
     return new Gauge({ name: `holoserve_redis_${name}`, help, registers: [registry], collect });
   };
-  const up = g('up', 'Redis answered the last scrape (1) or not (0)');
+  const up = g('up', 'Redis answered the last scrape (1) or not (0)', () => (sample = read()));
   const configOk = g('config_ok', 'Redis runs appendonly yes, appendfsync always and maxmemory-policy noeviction (1) or not (0)');
   const evicted = g('evicted_keys', 'Redis INFO evicted_keys: keys dropped at maxmemory since Redis started (acknowledged memory lost)');
   const used = g('used_memory_bytes', 'Redis INFO used_memory, bytes');

@@ -34,9 +34,11 @@
  *
  * Errors. Every failure to reach Redis or to have it apply a commit (connection refused or
  * lost, timeout, LOADING, OOM, READONLY, too few replicas) is `unavailable`: retryable, and
- * the write was not acknowledged (it may or may not have been applied). ioredis reconnects by
- * itself (backoff up to 2 s); its offline queue is off, so requests in the gap fail at once
- * instead of piling up.
+ * the write was not acknowledged (it may or may not have been applied). The offline queue is
+ * off, so requests in the gap fail at once instead of piling up. The store reconnects on
+ * demand, at the next call after the connection was lost, not on a timer: it lives in a shard
+ * worker, which Piscina parks in Atomics.wait between tasks (`atomics: 'sync'`), so a timer
+ * there (ioredis's own reconnect backoff) does not run while the worker is idle.
  */
 import { Redis } from 'ioredis';
 import { HoloError } from '../errors.js';
@@ -63,8 +65,11 @@ export interface RedisStoreOptions {
 const COMMAND_TIMEOUT_MS = 10_000;
 const CONNECT_TIMEOUT_MS = 5_000;
 
-/** A kept ioredis client with holoserve's settings: no offline queue, no resend, backoff ≤ 2 s. */
-export function redisClient(url: string, name: string, commandTimeoutMs = COMMAND_TIMEOUT_MS): Redis {
+/**
+ * A kept ioredis client with holoserve's settings: no offline queue, no resend; reconnects by
+ * itself (backoff ≤ 2 s) only with `autoReconnect` (a thread whose event loop always runs).
+ */
+export function redisClient(url: string, name: string, commandTimeoutMs = COMMAND_TIMEOUT_MS, autoReconnect = true): Redis {
   const client = new Redis(url, {
     lazyConnect: true,
     enableOfflineQueue: false,
@@ -74,7 +79,7 @@ export function redisClient(url: string, name: string, commandTimeoutMs = COMMAN
     connectTimeout: CONNECT_TIMEOUT_MS,
     commandTimeout: commandTimeoutMs,
     connectionName: name,
-    retryStrategy: (times) => Math.min(100 * times, 2000),
+    retryStrategy: (times) => (autoReconnect ? Math.min(100 * times, 2000) : null),
   });
   client.on('error', () => { /* each failed command reports it; reconnecting is ioredis's job */ });
   return client;
@@ -144,7 +149,7 @@ export async function checkRedisServer(client: Redis, opts: Pick<RedisStoreOptio
  * @throws HoloError unavailable: Redis unreachable, or its configuration refused.
  */
 export async function openRedisStore(opts: RedisStoreOptions): Promise<Store> {
-  const client = redisClient(opts.url, 'holoserve-store', Math.max(COMMAND_TIMEOUT_MS, opts.waitTimeoutMs + 5_000));
+  const client = redisClient(opts.url, 'holoserve-store', Math.max(COMMAND_TIMEOUT_MS, opts.waitTimeoutMs + 5_000), false);
   try {
     await client.connect();
   } catch (e) {
@@ -193,11 +198,26 @@ class RedisStore implements Store {
     return p;
   }
 
-  /** The check of the server in use; a failed one is retried (an operator may have fixed it). */
-  private gate(): Promise<void> {
+  /**
+   * Connected (reconnecting now if the connection was lost) to a server that passed the check;
+   * a failed check is retried at most once a second (an operator may have fixed it).
+   */
+  private async gate(): Promise<void> {
+    const st = this.client.status;
+    if (st === 'end' || st === 'close' || st === 'wait') {
+      this.connecting ??= this.client.connect().finally(() => { this.connecting = undefined; });
+    }
+    if (this.connecting) {
+      try {
+        await this.connecting; // its 'ready' has started a new check
+      } catch (e) {
+        throw new HoloError('unavailable', `cannot reach Redis at ${redisWhere(this.opts.url)} (${(e as Error).message}): retry`);
+      }
+    }
     if (this.verifyFailedAt !== 0 && Date.now() - this.verifyFailedAt > 1000) this.verified = this.verify();
     return this.verified;
   }
+  private connecting: Promise<void> | undefined;
 
   commit(writes: Write[]): Promise<void> {
     return this.track(async () => {
