@@ -18,7 +18,7 @@ import { loadConfig } from '../../src/config.js';
 import { checkRedisServer, inspectRedis, redisClient } from '../../src/store/redis.js';
 import { watchRedis } from '../../src/store/redis-metrics.js';
 import { ROOT } from '../server/harness.js';
-import { startRedis, type RedisServer } from '../store/redis-server.js';
+import { startRedis, type RedisServer } from '../../bench/redis-server.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Obj = Record<string, any>;

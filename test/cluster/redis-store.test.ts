@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, type HoloClient } from '../../src/client/client.js';
 import { spawnServer, startServer, type Server } from '../server/harness.js';
 import { errorCode, metric, scrape, seededVec } from '../server/support.js';
-import { startRedis, type RedisServer } from '../store/redis-server.js';
+import { startRedis, type RedisServer } from '../../bench/redis-server.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

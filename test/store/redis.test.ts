@@ -12,7 +12,7 @@ import { openRedisStore, type RedisStoreOptions } from '../../src/store/redis.js
 import { parseInfo, watchRedis } from '../../src/store/redis-metrics.js';
 import type { ItemRecord, Store } from '../../src/store/store.js';
 import { rng } from '../../bench/seeded.js';
-import { startRedis, type RedisServer } from './redis-server.js';
+import { startRedis, type RedisServer } from '../../bench/redis-server.js';
 
 const servers: RedisServer[] = [];
 async function redis(directives: Record<string, string> = {}): Promise<RedisServer> {

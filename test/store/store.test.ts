@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openLmdbStore } from '../../src/store/lmdb.js';
 import { openRedisStore } from '../../src/store/redis.js';
-import { startRedis, type RedisServer } from './redis-server.js';
+import { startRedis, type RedisServer } from '../../bench/redis-server.js';
 import type { AnchorRecord, ItemRecord, Store, Write } from '../../src/store/store.js';
 import { HoloError } from '../../src/errors.js';
 import { rng } from '../../bench/seeded.js';

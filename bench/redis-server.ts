@@ -1,5 +1,5 @@
 /**
- * A real redis-server (Debian's package, `apt-get install redis-server`) for the tests: started
+ * A real redis-server (Debian's package, `apt-get install redis-server`) for tests and benches: started
  * on a free loopback port with its own temporary directory, AOF on with `appendfsync always`
  * and `noeviction` unless the caller overrides a directive, stopped (SIGKILL) by `kill`.
  * `restart` starts it again on the same port and directory, so it loads its AOF.
