@@ -1,6 +1,6 @@
 /**
- * The durable store's interface: one small contract, several implementations (lmdb.ts now, a
- * Redis store later), chosen once at start. A shard worker applies a request to its in-memory
+ * The durable store's interface: one small contract, several implementations (lmdb.ts,
+ * redis.ts), chosen once at start by open.ts. A shard worker applies a request to its in-memory
  * tenant (memory/tenant.ts), then commits the resulting writes here as ONE transaction and
  * answers only after `commit` resolves, so an acknowledged write survives a crash.
  *
