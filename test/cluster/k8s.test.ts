@@ -23,8 +23,8 @@ import { startRedis, type RedisServer } from '../../bench/redis-server.js';
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Obj = Record<string, any>;
 
-function render(): Obj[] {
-  const yaml = execFileSync('kubectl', ['kustomize', join(ROOT, 'deploy/k8s')], { encoding: 'utf8', timeout: 60_000 });
+function render(dir = 'deploy/k8s'): Obj[] {
+  const yaml = execFileSync('kubectl', ['kustomize', join(ROOT, dir)], { encoding: 'utf8', timeout: 60_000 });
   const json = execFileSync('kubectl', ['label', '--local', '-f', '-', '-o', 'json', 'holoserve.dev/validated=client'], { input: yaml, encoding: 'utf8', timeout: 60_000 });
   // one pretty-printed JSON object after another
   return JSON.parse(`[${json.trim().replace(/\n}\n{/g, '\n},\n{')}]`) as Obj[];
@@ -35,6 +35,12 @@ const one = (objs: Obj[], kind: string, name: string): Obj => {
   expect(o, `${kind}/${name}`).toBeDefined();
   return o!;
 };
+/** The container's env as holoserve would see it (a well-formed placeholder for secret values). */
+function envOf(c: Obj): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const e of c.env) env[e.name] = e.value ?? (e.valueFrom?.secretKeyRef ? '[{"salt":"s","sha256":"' + 'a'.repeat(64) + '","tenants":["*"]}]' : '');
+  return env;
+}
 const matches = (selector: Record<string, string>, labels: Record<string, string>) => Object.entries(selector).every(([k, v]) => labels[k] === v);
 
 describe('deploy/k8s manifests', () => {
@@ -61,8 +67,7 @@ describe('deploy/k8s manifests', () => {
     expect(c.resources.requests.cpu).toBeDefined();
     expect(c.resources.requests.memory).toBeDefined();
     expect(c.resources.limits.memory).toBeDefined();
-    const env: Record<string, string> = {};
-    for (const e of c.env) env[e.name] = e.value ?? (e.valueFrom?.secretKeyRef ? '[{"salt":"s","sha256":"' + 'a'.repeat(64) + '","tenants":["*"]}]' : '');
+    const env = envOf(c);
     const cfg = loadConfig(env); // throws, naming the setting, on any bad value
     expect(cfg.store).toBe('redis');
     expect(cfg.port).toBe(port.containerPort);
@@ -97,6 +102,23 @@ describe('deploy/k8s manifests', () => {
     const sts = one(objs, 'StatefulSet', 'holoserve-redis');
     expect(sts.spec.serviceName).toBe('holoserve-redis');
     expect(matches(redisSvc.spec.selector, sts.spec.template.metadata.labels)).toBe(true);
+  });
+
+  it('LMDB mode (deploy/k8s/lmdb): one StatefulSet pod whose data directory is its volume', () => {
+    const lm = render('deploy/k8s/lmdb');
+    expect(lm.map((o) => `${o.kind}/${o.metadata.name}`).sort()).toEqual(['Service/holoserve', 'StatefulSet/holoserve']);
+    const sts = one(lm, 'StatefulSet', 'holoserve');
+    expect(sts.spec.replicas).toBe(1);
+    const pod = sts.spec.template;
+    expect(matches(sts.spec.selector.matchLabels, pod.metadata.labels)).toBe(true);
+    expect(matches(one(lm, 'Service', 'holoserve').spec.selector, pod.metadata.labels)).toBe(true);
+    const c = pod.spec.containers[0];
+    expect(c.readinessProbe.httpGet).toEqual({ path: '/readyz', port: 'http' });
+    expect(c.livenessProbe.httpGet).toEqual({ path: '/healthz', port: 'http' });
+    const cfg = loadConfig(envOf(c));
+    expect(cfg.store).toBe('lmdb');
+    const mount = c.volumeMounts.find((m: Obj) => m.mountPath === cfg.dataDir);
+    expect(sts.spec.volumeClaimTemplates.map((v: Obj) => v.metadata.name)).toContain(mount.name);
   });
 
   describe('the Redis StatefulSet\'s configuration on a real redis-server', () => {
