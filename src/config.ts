@@ -70,6 +70,15 @@ export interface Config {
   redisWaitReplicas: number;
   /** How long a commit waits for those replicas, ms. */
   redisWaitTimeoutMs: number;
+  /**
+   * This process's URL as clients reach it (ws://host:port/v1). Set (Redis mode only): the
+   * processes sharing the Redis own tenants by lease and answer `moved` for the others' ('': off).
+   */
+  advertiseUrl: string;
+  /** A tenant's lease: held this long past its last use by its owner, ms. */
+  leaseTtlMs: number;
+  /** Membership heartbeat period, ms; a process silent for 3 periods is out. */
+  heartbeatMs: number;
   // ── end durable store ──
   /** Working-memory capacity per tenant, items. */
   memoryCapacity: number;
@@ -133,6 +142,9 @@ export const DEFAULTS: Config = {
   allowRedisWithoutFsync: false,
   redisWaitReplicas: 0,
   redisWaitTimeoutMs: 1000,
+  advertiseUrl: '',
+  leaseTtlMs: 5000,
+  heartbeatMs: 1000,
   memoryCapacity: 4096,
   anchorsMax: 1024,
   evictionPolicy: 'oldest',
@@ -236,6 +248,10 @@ export function validateConfig(c: Config): void {
   }
   int('redisWaitReplicas', 0, 64);
   int('redisWaitTimeoutMs', 1, 60_000);
+  if (typeof c.advertiseUrl !== 'string' || (c.advertiseUrl !== '' && !/^wss?:\/\/./.test(c.advertiseUrl))) throw new Error("config.advertiseUrl must be '' or a ws:// or wss:// URL");
+  if (c.advertiseUrl !== '' && c.store !== 'redis') throw new Error("config.advertiseUrl (tenant ownership across processes) needs config.store 'redis'");
+  int('leaseTtlMs', 100, 600_000);
+  int('heartbeatMs', 10, 60_000);
   int('memoryCapacity', 1, 1 << 22);
   int('anchorsMax', 1, 1 << 20);
   if (c.evictionPolicy !== 'oldest' && c.evictionPolicy !== 'salience') throw new Error(`config.evictionPolicy must be 'oldest' or 'salience'`);

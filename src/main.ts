@@ -26,6 +26,7 @@ import { admin, type AdminDeps } from './server/admin.js';
 import { HoloError } from './errors.js';
 import { redisOptions } from './store/open.js';
 import { watchRedis } from './store/redis-metrics.js';
+import { joinCluster } from './cluster/membership.js';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -162,6 +163,9 @@ export async function start(cfg: Config): Promise<{ listening: Listening; stop: 
   };
   const handler = new FrameHandler(cfg, limits, dispatcher, metrics, state, () => hello, (p) => admin(adminDeps, p));
   const listening = await listen(uws, cfg, handler, metrics, state);
+  // Ownership across processes sharing the Redis: joined once listening, so that tenants sent here are served.
+  const cluster = cfg.advertiseUrl ? await timed(`joined the members as ${cfg.advertiseUrl}`, () => joinCluster({ url: cfg.redisUrl, prefix: cfg.redisPrefix, self: cfg.advertiseUrl, heartbeatMs: cfg.heartbeatMs, log })) : undefined;
+  if (cluster) state.ownerOf = (t) => { const o = cluster.owner(t); return o === cfg.advertiseUrl ? null : o; };
   state.ready = true;
   log(`ready on ws://${cfg.host}:${listening.port}/v1 (D=${cfg.dim}, engine=${info.engine}, workers=${cfg.workers}, auth=${authRequired(cfg) ? 'required' : 'loopback-open'})`);
 
@@ -170,7 +174,7 @@ export async function start(cfg: Config): Promise<{ listening: Listening; stop: 
     void (async () => {
       const recent = await pool.run<string[]>(0, { type: 'recent', limit: cfg.prefetchTenants });
       const byWorker = Array.from({ length: pool.size }, () => [] as string[]);
-      for (const t of recent) byWorker[shards.worker(t)].push(t);
+      for (const t of recent) if (!state.ownerOf?.(t)) byWorker[shards.worker(t)].push(t);
       const n = await Promise.all(byWorker.map((ts, w) => (ts.length ? pool.run<number>(w, { type: 'prefetch', tenants: ts }) : 0)));
       log(`prefetched ${n.reduce((a, b) => a + b, 0)} recently active tenants`);
     })().catch((e: unknown) => log(`tenant prefetch failed: ${String(e)}`));
@@ -179,6 +183,7 @@ export async function start(cfg: Config): Promise<{ listening: Listening; stop: 
   let stopping: Promise<void> | undefined;
   const stop = () => (stopping ??= (async () => {
     state.draining = true;
+    await cluster?.leave(); // the others take our tenants over (our leases are released at worker close)
     listening.close();
     log(`draining ${dispatcher.pending} requests in flight`);
     const drained = await Promise.race([

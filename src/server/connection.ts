@@ -26,6 +26,8 @@ export interface ConnState {
 export interface ServerState {
   ready: boolean;
   draining: boolean;
+  /** Ownership across processes (cluster/membership.ts): another process's URL for its tenants, null for ours. */
+  ownerOf?: (tenant: string) => string | null;
 }
 
 export class FrameHandler {
@@ -89,6 +91,8 @@ export class FrameHandler {
     if (parsed.route === 'tenant' && !allows(conn.grant, parsed.routeKey!)) {
       throw new HoloError('unauthorized', `this connection may not use tenant '${parsed.routeKey}'`);
     }
+    const owner = parsed.route === 'tenant' ? this.state.ownerOf?.(parsed.routeKey!) : null;
+    if (owner) throw new HoloError('moved', owner); // the message is the owner's URL (Redis Cluster's MOVED)
     conn.inflight++;
     const outcome = parsed.kind === 'inline'
       ? this.inline(parsed).then(

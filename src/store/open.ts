@@ -12,6 +12,7 @@ export function redisOptions(cfg: Config): RedisStoreOptions {
   return {
     url: cfg.redisUrl, prefix: cfg.redisPrefix, allowEviction: cfg.allowRedisEviction,
     allowWithoutFsync: cfg.allowRedisWithoutFsync, waitReplicas: cfg.redisWaitReplicas, waitTimeoutMs: cfg.redisWaitTimeoutMs,
+    owner: cfg.advertiseUrl === '' ? undefined : cfg.advertiseUrl, leaseTtlMs: cfg.leaseTtlMs,
   };
 }
 

@@ -28,6 +28,14 @@
  *   P | 'r'       zset   tenant → atMs of its last touch (recentTenants: ZREVRANGE; ties in
  *                        reverse byte order, as LMDB's reverse range scan gives them)
  *
+ * Ownership (option `owner`, set from advertiseUrl): several processes share the Redis and
+ * each tenant is served by one of them. `loadTenant` first takes the tenant's lease (a fencing
+ * token, redis-scripts.ts) in the same round trip as the reads; `commit` is then one Lua script
+ * that writes only while every written tenant's lease still holds the token loaded with (a
+ * paused or partitioned old owner cannot commit after losing it); `hold` renews a lease before
+ * a loaded tenant is used again and says when it was lost (the caller reloads). Leases of a
+ * process whose heartbeat is gone are taken over at once; `close` releases its leases.
+ *
  * Not for Redis Cluster: one commit may name several tenants and the recency set, which would
  * be several hash slots in one MULTI. A primary with replicas (Sentinel or a managed failover)
  * is the supported shape.
@@ -44,6 +52,7 @@ import { Redis } from 'ioredis';
 import { HoloError } from '../errors.js';
 import { checkName, MAX_TENANT_BYTES, type AnchorRecord, type ItemRecord, type Store, type Write } from './store.js';
 import { checkWrite, decodeAnchor, decodeItem, encodeAnchor, encodeItem } from './records.js';
+import { ACQUIRE, COMMIT, RELEASE } from './redis-scripts.js';
 
 export interface RedisStoreOptions {
   /** redis:// or rediss:// URL */
@@ -59,6 +68,10 @@ export interface RedisStoreOptions {
   waitTimeoutMs: number;
   /** Told each distinct warning once (allowed but not durable configurations). */
   onWarning?: (message: string) => void;
+  /** This process's URL: take tenant leases as it (ownership on); undefined: no leases. */
+  owner?: string;
+  /** Lease time to live past the last load, commit or hold, ms. */
+  leaseTtlMs?: number;
 }
 
 /** A command that has not answered in this long fails (e.g. a SIGSTOPped Redis), ms. */
@@ -176,10 +189,14 @@ class RedisStore implements Store {
   private readonly warned = new Set<string>();
   private readonly prefix: Buffer;
   private readonly recencyKey: Buffer;
+  /** Ownership: the token held per loaded tenant and until when (local clock) it surely holds. */
+  private readonly leases = new Map<string, { token: string; until: number }>();
+  private readonly leaseTtlMs: number;
 
   constructor(private readonly client: Redis, private readonly opts: RedisStoreOptions) {
     this.prefix = Buffer.from(opts.prefix, 'utf8');
     this.recencyKey = Buffer.concat([this.prefix, Buffer.from('r')]);
+    this.leaseTtlMs = opts.leaseTtlMs ?? 5000;
     this.verified = this.verify();
     // A restarted (or failed-over) Redis may come back configured differently: check again
     // before anything else is committed to it.
@@ -225,6 +242,7 @@ class RedisStore implements Store {
       const cmds: (string | Buffer)[][] = [['multi']];
       for (const w of writes) cmds.push(this.command(w));
       if (writes.length === 0) return;
+      if (this.opts.owner !== undefined) return this.commitFenced(cmds.slice(1));
       cmds.push(['exec']);
       if (this.opts.waitReplicas > 0) cmds.push(['wait', String(this.opts.waitReplicas), String(this.opts.waitTimeoutMs)]);
       await this.gate();
@@ -257,10 +275,21 @@ class RedisStore implements Store {
       checkName('tenant', tenant, MAX_TENANT_BYTES);
       await this.gate();
       let res: [Error | null, unknown][] | null;
+      const t0 = Date.now();
       try {
-        res = await this.client.pipeline().hgetallBuffer(this.key('i', tenant)).hgetallBuffer(this.key('a', tenant)).exec();
+        const p = this.client.pipeline();
+        // Ownership: the lease first, the reads after it in the same round trip (Redis runs them
+        // in order, so nothing another owner wrote can land in between).
+        if (this.opts.owner !== undefined) p.eval(ACQUIRE, 2, this.key('l', tenant), this.key('e', tenant), this.opts.owner, String(this.leaseTtlMs), this.key('h', ''));
+        res = await p.hgetallBuffer(this.key('i', tenant)).hgetallBuffer(this.key('a', tenant)).exec();
       } catch (e) {
         throw storeError(e, 'load');
+      }
+      if (res && this.opts.owner !== undefined) {
+        const [err, token] = res.shift()!;
+        const held = err?.message.match(/HELD (.*)$/);
+        if (held) throw new HoloError('unavailable', `tenant is still held by ${held[1]} (its lease lasts at most ${this.leaseTtlMs} ms): retry`);
+        if (!err) this.leases.set(tenant, { token: String(token), until: t0 + this.leaseTtlMs });
       }
       const failed = res?.find(([err]) => err !== null);
       if (!res || failed) throw storeError(failed?.[0] ?? new Error('no reply'), 'load');
@@ -283,10 +312,84 @@ class RedisStore implements Store {
     });
   }
 
+  /**
+   * Ownership: true if this process still holds the tenant's lease it loaded with (renewing it
+   * when half its time is gone); false if it was lost, or never taken: reload the tenant.
+   */
+  hold(tenant: string): Promise<boolean> {
+    return this.track(async () => {
+      if (this.opts.owner === undefined) return true;
+      const l = this.leases.get(tenant);
+      if (!l) return false;
+      const t0 = Date.now();
+      if (t0 < l.until - this.leaseTtlMs / 2) return true;
+      await this.gate();
+      let token: unknown;
+      try {
+        token = await this.client.eval(ACQUIRE, 2, this.key('l', tenant), this.key('e', tenant), this.opts.owner, String(this.leaseTtlMs), this.key('h', ''));
+      } catch (e) {
+        if (/HELD /.test((e as Error).message)) { this.leases.delete(tenant); return false; }
+        throw storeError(e, 'lease renewal');
+      }
+      if (String(token) !== l.token) { this.leases.delete(tenant); return false; }
+      l.until = t0 + this.leaseTtlMs;
+      return true;
+    });
+  }
+
+  /** The writes (HSET/HDEL/ZADD commands) as one Lua script checking every lease's token. */
+  private async commitFenced(cmds: (string | Buffer)[][]): Promise<void> {
+    const tenants: string[] = [];
+    const args: (string | Buffer)[] = [];
+    for (const c of cmds) {
+      if (c[0] === 'zadd') args.push('z', c[1], c[2], c[3]);
+      else args.push(c[0] === 'hset' ? 'h' : 'd', ...c.slice(1));
+    }
+    for (const c of cmds) {
+      const t = c[0] === 'zadd' ? String(c[3]) : (c[1] as Buffer).subarray(this.prefix.length + 1).toString('utf8');
+      if (!tenants.includes(t)) tenants.push(t);
+    }
+    const tokens = tenants.map((t) => this.leases.get(t)?.token);
+    const missing = tenants.find((_, i) => tokens[i] === undefined);
+    if (missing !== undefined) throw new HoloError('unavailable', `this process does not hold tenant ${JSON.stringify(missing)}: not applied; retry`);
+    const t0 = Date.now();
+    await this.gate();
+    const p = this.client.pipeline().eval(COMMIT, tenants.length, ...tenants.map((t) => this.key('l', t)), String(tenants.length), String(this.leaseTtlMs), ...(tokens as string[]), ...args);
+    if (this.opts.waitReplicas > 0) p.wait(this.opts.waitReplicas, this.opts.waitTimeoutMs);
+    let res: [Error | null, unknown][] | null;
+    try {
+      res = await p.exec();
+    } catch (e) {
+      throw storeError(e, 'commit');
+    }
+    if (!res) throw new HoloError('unavailable', 'Redis commit failed (no reply); the write was not acknowledged: retry');
+    const fenced = res[0][0]?.message.match(/FENCED (\d+)/);
+    if (fenced) {
+      const t = tenants[Number(fenced[1]) - 1];
+      this.leases.delete(t);
+      throw new HoloError('unavailable', `the lease on tenant ${JSON.stringify(t)} was lost (another process owns it now): not applied; retry`);
+    }
+    if (res[0][0]) throw storeError(res[0][0], 'commit');
+    for (const t of tenants) this.leases.get(t)!.until = t0 + this.leaseTtlMs;
+    if (this.opts.waitReplicas > 0) {
+      const acked = Number(res[1][1]);
+      if (acked < this.opts.waitReplicas) {
+        throw new HoloError('unavailable', `only ${acked} of ${this.opts.waitReplicas} Redis replicas acknowledged the write within ${this.opts.waitTimeoutMs} ms; it was not acknowledged: retry`);
+      }
+    }
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     await Promise.allSettled([...this.inflight]);
+    if (this.leases.size > 0 && this.client.status === 'ready') {
+      // Hand the tenants over at once instead of after the TTL.
+      const p = this.client.pipeline();
+      for (const [t, l] of this.leases) p.eval(RELEASE, 1, this.key('l', t), l.token);
+      await p.exec().catch(() => undefined);
+      this.leases.clear();
+    }
     this.client.removeAllListeners('ready');
     try {
       await this.client.quit();
@@ -305,7 +408,8 @@ class RedisStore implements Store {
     return p;
   }
 
-  private key(kind: 'i' | 'a', tenant: string): Buffer {
+  /** P | kind | name: items 'i', anchors 'a', lease 'l', lease epoch 'e' of a tenant; heartbeat 'h' of a url. */
+  private key(kind: 'i' | 'a' | 'l' | 'e' | 'h', tenant: string): Buffer {
     return Buffer.concat([this.prefix, Buffer.from(kind), Buffer.from(tenant, 'utf8')]);
   }
 

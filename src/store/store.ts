@@ -52,6 +52,12 @@ export interface Store {
   loadTenant(tenant: string): Promise<{ items: ItemRecord[]; anchors: AnchorRecord[] }>;
   /** Up to `limit` tenants by their last `tenant.touch`, most recently active first. */
   recentTenants(limit: number): Promise<string[]>;
+  /**
+   * Only where processes share the store and own tenants by lease (redis.ts with an owner):
+   * true while this process still holds the tenant it loaded (renewing the hold), false once
+   * it lost it (reload before use). Absent: a loaded tenant stays valid.
+   */
+  hold?(tenant: string): Promise<boolean>;
   /** Waits for outstanding transactions, then releases the files. */
   close(): Promise<void>;
 }

@@ -229,6 +229,8 @@ export async function createMemoryRoom(cfg: Config, hrr: Hrr): Promise<MemoryRoo
     async prepare(items) {
       const names = new Set<string>();
       for (const it of items) if (typeof it.params.tenant === 'string') names.add(it.params.tenant);
+      // Ownership across processes (store.hold): a tenant whose lease was lost since it was loaded is reloaded.
+      if (store.hold) await Promise.all([...names].filter((n) => tenants.has(n)).map(async (n) => { if (!(await store.hold!(n))) { tenants.delete(n); recalls.invalidateGroup(n); } }));
       await Promise.all([...names].map(load));
     },
     encode(text, compute, obs) {
