@@ -81,8 +81,13 @@ describe('deploy/k8s manifests', () => {
     expect(new URL(cfg.redisUrl).hostname).toBe('holoserve-redis');
     // SIGTERM drains for drainTimeoutMs; the grace period must outlast it plus the preStop sleep
     expect(pod.spec.terminationGracePeriodSeconds * 1000).toBeGreaterThan(cfg.drainTimeoutMs + 3000);
-    // one replica until ownership (see the file's comment), and the HPA agrees
-    expect(d.spec.replicas).toBe(1);
+    // ownership across pods: each advertises its pod IP at the container's port; POD_IP is
+    // defined before the variable that uses it (Kubernetes expands $(VAR) only from earlier ones)
+    expect(cfg.advertiseUrl).toBe(`ws://$(POD_IP):${port.containerPort}/v1`);
+    const names = c.env.map((e: Obj) => e.name);
+    expect(c.env.find((e: Obj) => e.name === 'POD_IP').valueFrom.fieldRef.fieldPath).toBe('status.podIP');
+    expect(names.indexOf('POD_IP')).toBeLessThan(names.indexOf('HOLOSERVE_ADVERTISE_URL'));
+    expect(d.spec.replicas).toBeGreaterThanOrEqual(2);
   });
 
   it('Service, PDB, HPA and PodMonitor point at the Deployment\'s pods and port', () => {
@@ -94,7 +99,8 @@ describe('deploy/k8s manifests', () => {
     const hpa = one(objs, 'HorizontalPodAutoscaler', 'holoserve');
     expect(hpa.spec.scaleTargetRef).toEqual({ apiVersion: 'apps/v1', kind: 'Deployment', name: 'holoserve' });
     expect(hpa.spec.metrics[0].resource.name).toBe('cpu');
-    expect(hpa.spec.maxReplicas).toBe(1);
+    expect(hpa.spec.minReplicas).toBeGreaterThanOrEqual(2);
+    expect(hpa.spec.maxReplicas).toBeGreaterThan(hpa.spec.minReplicas);
     const pm = one(objs, 'PodMonitor', 'holoserve');
     expect(matches(pm.spec.selector.matchLabels, labels)).toBe(true);
     expect(pm.spec.podMetricsEndpoints[0]).toMatchObject({ port: 'http', path: '/metrics' });
