@@ -1,5 +1,6 @@
 /**
- * A client for several holoserve processes sharing one Redis (setting advertiseUrl): the same
+ * `import { connectCluster } from 'holoserve/cluster'`: a client for several holoserve processes
+ * sharing one Redis (setting advertiseUrl), with the same
  * API as HoloClient, connected first to any one of them. A tenant's request goes to the process
  * last known to own it; a `moved` reply (its message is the owner's URL, like Redis Cluster's
  * MOVED) updates that mapping and the request is sent again there, transparently (at most 5
