@@ -19,7 +19,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, HoloClientError } from '../../src/client/client.js';
 import { connectCluster, type HoloClusterClient } from '../../src/client/cluster.js';
 import { startServer, type Server } from '../server/harness.js';
-import { seededVec } from '../server/support.js';
+import { metric, scrape, seededVec } from '../server/support.js';
 import { freePort, startRedis, type RedisServer } from '../../bench/redis-server.js';
 
 const D = 256;
@@ -104,6 +104,11 @@ describe('ownership across processes', () => {
     const count = new Map<string, number>();
     for (const t of TENANTS) count.set(views[0].get(t)!, (count.get(views[0].get(t)!) ?? 0) + 1);
     expect([...count.keys()].sort()).toEqual(nodes.map((n) => n.url).sort());
+    // each server redirected exactly the tenants it does not own (the stats asked of it above)
+    for (const n of nodes) {
+      const others = TENANTS.filter((t) => views[0].get(t) !== n.url).length;
+      expect(metric(await scrape(n.srv.http), 'holoserve_requests_total', { op: 'stats', outcome: 'moved' })).toBe(others);
+    }
     for (const t of TENANTS) await write(t);
     for (const t of TENANTS) expect(cc.ownerOf(t) ?? nodes[0].url).toBe(views[0].get(t));
   });
