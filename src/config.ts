@@ -99,14 +99,28 @@ export interface Config {
   rerankCandidates: number;
   /** Unbind regularisation beta default (see kernels/hrr/unbind.ts). Live knob. */
   unbindBeta: number;
-  /** Auth tokens: salted SHA-256 hashes mapped to tenants ('*' for any). Required off loopback. */
-  tokens: { salt: string; sha256: string; tenants: string[] }[];
+  /** Auth tokens: salted SHA-256 hashes mapped to tenants ('*' for any); admin: may run the admin ops. Required off loopback. */
+  tokens: { salt: string; sha256: string; tenants: string[]; admin?: boolean }[];
   /** Enable the admin ops (knobs, drill). Off by default: they change or break a live server. */
   adminOps: boolean;
   /** Run even if uWebSockets.js fell back to its slow JS server. */
   allowUwsFallback: boolean;
   /** Grace for draining in-flight requests at SIGTERM, milliseconds. */
   drainTimeoutMs: number;
+  // ---- Budgets on hostile input (issue #9; docs/OPERATIONS.md "Budgets"). Each refusal is
+  // counted in holoserve_budget_refusals_total{budget}. ----
+  /** Largest graph (graph.put, inline heat): peak kernel memory while building it, 32·n + 48·m bytes (m edges). */
+  graphMaxBytes: number;
+  /** Stored graphs per worker, bytes kept (20·n + 24·nnz each); least recently used leave first. */
+  graphBytesPerWorker: number;
+  /** Heat work per request: K·(nnz + n·|t|) multiply-adds (~1 ns each). */
+  heatMaxWork: number;
+  /** Sinkhorn work per request: maxIter·n·m (the iteration bound times the plan's size). */
+  sinkhornMaxWork: number;
+  /** Distinct tenants one connection may name per second (new names beyond: `overloaded`). */
+  tenantsPerConnectionPerSecond: number;
+  /** GET /metrics needs `Authorization: Bearer <token>` (any configured token) whenever auth is required. */
+  metricsToken: boolean;
 }
 
 export const DEFAULTS: Config = {
@@ -160,6 +174,13 @@ export const DEFAULTS: Config = {
   adminOps: false,
   allowUwsFallback: false,
   drainTimeoutMs: 10_000,
+  // budgets (issue #9)
+  graphMaxBytes: 256 * 1024 * 1024,
+  graphBytesPerWorker: 512 * 1024 * 1024,
+  heatMaxWork: 1e9,
+  sinkhornMaxWork: 1e8,
+  tenantsPerConnectionPerSecond: 2000,
+  metricsToken: true,
 };
 
 /** The default top-N roles generated at start: position and common structure tokens. */
@@ -226,6 +247,7 @@ export function validateConfig(c: Config): void {
   num('coalesceLingerMs', 0, 1000);
   int('workerPipeline', 1, 64);
   int('maxFrameBytes', 1024, 256 * 1024 * 1024);
+  if (c.maxFrameBytes < 4 * c.dim + 1024) throw new Error(`config.maxFrameBytes must be ≥ 4·dim + 1024 = ${4 * c.dim + 1024} (a vector and its reply must fit in a frame)`);
   int('maxInflightPerConnection', 1, 1 << 20);
   int('maxQueued', 1, 1 << 24);
   int('maxBackpressureBytes', 64 * 1024, 1 << 30);
@@ -262,10 +284,18 @@ export function validateConfig(c: Config): void {
   int('rerankCandidates', 2, 1024);
   if (!(c.unbindBeta > 0 && Number.isFinite(c.unbindBeta))) throw new Error('config.unbindBeta must be a positive finite number');
   int('drainTimeoutMs', 0, 600_000);
+  // budgets (issue #9)
+  int('graphMaxBytes', 1024, 2 ** 40);
+  int('graphBytesPerWorker', 1024, 2 ** 40);
+  if (c.graphMaxBytes > c.graphBytesPerWorker) throw new Error('config.graphMaxBytes must be ≤ config.graphBytesPerWorker (a graph must fit its worker)');
+  num('heatMaxWork', 1, 1e15);
+  num('sinkhornMaxWork', 1, 1e15);
+  int('tenantsPerConnectionPerSecond', 1, 1 << 24);
+  if (typeof c.metricsToken !== 'boolean') throw new Error('config.metricsToken must be a boolean');
   if (!Array.isArray(c.tokens)) throw new Error('config.tokens must be a list');
   for (const t of c.tokens) {
-    if (typeof t.salt !== 'string' || !/^[0-9a-f]{64}$/.test(t.sha256) || !Array.isArray(t.tenants)) {
-      throw new Error('config.tokens entries must be {salt: string, sha256: 64 hex chars, tenants: string[]}');
+    if (typeof t.salt !== 'string' || !/^[0-9a-f]{64}$/.test(t.sha256) || !Array.isArray(t.tenants) || (t.admin !== undefined && typeof t.admin !== 'boolean')) {
+      throw new Error('config.tokens entries must be {salt: string, sha256: 64 hex chars, tenants: string[], admin?: boolean}');
     }
   }
 }

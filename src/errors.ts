@@ -27,6 +27,29 @@ export class HoloError extends Error {
   }
 }
 
+/** The budgets of docs/OPERATIONS.md "Budgets": a metric label each (bounded). */
+export type Budget = 'frame_bytes' | 'graph_bytes' | 'graph_worker_bytes' | 'reply_bytes' | 'heat_work' | 'sinkhorn_work' | 'tenant_rate';
+
+/** A refusal because a budget was hit: its code (too_large, overloaded) and which budget. */
+export class BudgetError extends HoloError {
+  readonly budget: Budget;
+  constructor(code: ErrorCode, budget: Budget, message: string) {
+    super(code, message);
+    this.budget = budget;
+  }
+}
+
 export function isHoloError(e: unknown): e is HoloError {
   return e instanceof HoloError;
+}
+
+/**
+ * A bug's log line, bounded: the error's name, its message cut to 200 characters and the top
+ * five frames of its stack. Never the whole error object: a message may quote client data
+ * (a 3 MB field), and an unbounded log line per bad frame is itself a denial of service.
+ */
+export function describeBug(e: unknown): string {
+  if (!(e instanceof Error)) return `non-Error thrown: ${String(e).slice(0, 200)}`;
+  const frames = (e.stack ?? '').split('\n').filter((l) => l.trimStart().startsWith('at ')).slice(0, 5).map((l) => l.trim().slice(0, 200));
+  return `${e.name}: ${e.message.slice(0, 200)}${e.message.length > 200 ? '…' : ''}${frames.length ? ' | ' + frames.join(' | ') : ''}`;
 }

@@ -135,6 +135,7 @@ export async function start(cfg: Config): Promise<{ listening: Listening; stop: 
     dim: cfg.dim, maxFrameBytes: cfg.maxFrameBytes, sinkhornMaxSize: cfg.sinkhornMaxSize,
     graphMaxNodes: cfg.graphMaxNodes, graphMaxEdges: cfg.graphMaxEdges, maxPayloadBytes: 64 * 1024,
     maxTextChars: 64 * 1024, maxTokens: Math.max(1, Math.floor(cfg.roleTableCapacity / 4)), maxBundle: 1024, maxK: 1024,
+    graphMaxBytes: cfg.graphMaxBytes, heatMaxWork: cfg.heatMaxWork, sinkhornMaxWork: cfg.sinkhornMaxWork,
   };
   const dispatcher = new Dispatcher(
     { workers: cfg.workers, windowMs: cfg.batchWindowMs, batchMax: cfg.batchMax, pipeline: cfg.workerPipeline, maxQueued: cfg.maxQueued, coalesceLingerMs: cfg.coalesceLingerMs },
@@ -146,6 +147,7 @@ export async function start(cfg: Config): Promise<{ listening: Listening; stop: 
       maxFrameBytes: cfg.maxFrameBytes, maxInflight: cfg.maxInflightPerConnection, sinkhornMaxSize: cfg.sinkhornMaxSize,
       graphMaxNodes: cfg.graphMaxNodes, graphMaxEdges: cfg.graphMaxEdges, maxPayloadBytes: limits.maxPayloadBytes,
       maxTextChars: limits.maxTextChars, maxTokens: limits.maxTokens, maxBundle: limits.maxBundle, maxK: limits.maxK,
+      graphMaxBytes: cfg.graphMaxBytes, heatMaxWork: cfg.heatMaxWork, sinkhornMaxWork: cfg.sinkhornMaxWork,
     },
   };
   const knobs: Knobs = { unbindBeta: cfg.unbindBeta, rerank: cfg.rerank, rerankMargin: cfg.rerankMargin, rerankCandidates: cfg.rerankCandidates };

@@ -5,7 +5,7 @@
  * as one pool task and hand each request its outcome. A worker that dies fails its batch's
  * requests with `internal`, promptly; the pool has already started a replacement.
  */
-import { HoloError } from '../errors.js';
+import { describeBug, HoloError } from '../errors.js';
 import type { Metrics } from '../metrics/registry.js';
 import type { BatchResult, Outcome, TaskItem } from '../pool/messages.js';
 import type { ShardPool } from '../pool/pool.js';
@@ -115,6 +115,10 @@ export class Dispatcher {
   }
 
   private finish(e: Entry, o: Outcome): void {
+    // Every `internal` a computation ends with (a worker's bug or crash), once per computation;
+    // the front end counts its own (connection.ts).
+    if (!o.ok && o.code === 'internal') this.metrics.internalErrors.inc({ op: e.parsed.op });
+    if (!o.ok && o.budget) this.metrics.budgetRefusals.inc({ budget: o.budget });
     e.resolve(o);
     const key = e.key;
     if (key !== undefined && o.ok && this.opts.coalesceLingerMs > 0 && e.parsed.kind !== 'memory') {
@@ -170,8 +174,8 @@ export class Dispatcher {
     } catch (err) {
       const o: Outcome = err instanceof HoloError
         ? { ok: false, code: err.code, message: err.message }
-        : { ok: false, code: 'internal', message: `worker failed while computing this batch: ${(err as Error)?.message ?? String(err)}` };
-      if (!(err instanceof HoloError)) console.error(`holoserve: batch on worker ${w} failed:`, err);
+        : { ok: false, code: 'internal', message: `worker failed while computing this batch: ${String((err as Error)?.message ?? err).slice(0, 200)}` };
+      if (!(err instanceof HoloError)) console.error(`holoserve: batch on worker ${w} failed: ${describeBug(err)}`);
       for (const e of entries) this.finish(e, o);
     } finally {
       this.roles.release(refs);

@@ -129,7 +129,8 @@ export class HoloClient {
     const ws = await this.socket();
     const id = this.nextId++;
     // Absent fields are left out: msgpackr would pack `undefined` as an extension type.
-    const body: Record<string, unknown> = { id, op };
+    // An id ≥ 2^32 goes as uint64: msgpackr packs such a number as float64, which is not an id.
+    const body: Record<string, unknown> = { id: id > 0xffffffff ? BigInt(id) : id, op };
     for (const [k, v] of Object.entries(params)) if (v !== undefined) body[k] = v;
     const frame = packr.pack(body);
     return new Promise((resolve, reject) => {

@@ -28,6 +28,10 @@ export class Metrics {
   readonly bytesOut = new Counter({ name: 'holoserve_bytes_out_total', help: 'WebSocket payload bytes sent', registers: [this.registry] });
   readonly unbindEpsUsed = new Histogram({ name: 'holoserve_unbind_eps_used', help: 'UNBIND_EPS_USED: the regulariser λ an unbind used (exact: the floor eps; wiener: 1/snr)', buckets: [1e-9, 1e-8, 1e-7, 1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1, 10], registers: [this.registry] });
   readonly workerRestarts = new Gauge({ name: 'holoserve_worker_restarts', help: 'Worker threads replaced after a crash', registers: [this.registry] });
+  readonly internalErrors = new Counter({ name: 'holoserve_internal_errors_total', help: 'Requests that ended `internal` (a server bug or a crashed worker), counted once per computation; each front-end bug also logs one bounded line', labelNames: ['op'], registers: [this.registry] });
+  // Budgets on hostile input (issue #9)
+  readonly budgetRefusals = new Counter({ name: 'holoserve_budget_refusals_total', help: 'Requests refused because a budget was hit (docs/OPERATIONS.md "Budgets")', labelNames: ['budget'], registers: [this.registry] });
+  readonly graphEvictions = new Counter({ name: 'holoserve_graph_evictions_total', help: 'Stored graphs dropped (least recently used) to keep graphsPerWorker and graphBytesPerWorker', registers: [this.registry] });
   readonly dropped = new Counter({ name: 'holoserve_replies_dropped_total', help: 'Replies not sent because the connection had closed', registers: [this.registry] });
   /** set by main.ts to read the vector pool at scrape time */
   vectorsHeld?: () => number;
@@ -61,6 +65,7 @@ export class Metrics {
     for (const s of obs.saturation) this.anchorSaturation.observe(s);
     for (const c of obs.commitSeconds) this.commitSeconds.observe(c);
     if (obs.evictions) this.wmEvictions.inc(obs.evictions);
+    if (obs.graphEvictions) this.graphEvictions.inc(obs.graphEvictions);
     if (obs.embeddingHits) this.embeddingHits.inc(obs.embeddingHits);
     if (obs.embeddingMisses) this.embeddingMisses.inc(obs.embeddingMisses);
     if (obs.recallCacheHits) this.recallCacheHits.inc(obs.recallCacheHits);

@@ -2,7 +2,7 @@
  * Message shapes between the main thread and the shard workers (Piscina tasks). Typed arrays
  * inside travel on SharedArrayBuffers: structured clone shares them instead of copying.
  */
-import type { ErrorCode } from '../errors.js';
+import type { Budget, ErrorCode } from '../errors.js';
 import type { RoleRef } from '../roles/table.js';
 
 /** One request inside a batch. */
@@ -44,10 +44,12 @@ export interface Knobs {
 
 export type Outcome =
   | { ok: true; result: Record<string, unknown> }
-  | { ok: false; code: ErrorCode; message: string };
+  | { ok: false; code: ErrorCode; message: string; budget?: Budget };
 
 /** Numbers a batch observed, for the main thread's metrics (workers do not own a registry). */
 export interface BatchObs {
+  /** stored graphs dropped to keep graphBytesPerWorker (issue #9) */
+  graphEvictions: number;
   epsUsed: number[];
   rolesComputed: number;
   cleanupScore: number[];
@@ -78,6 +80,7 @@ export interface WorkerInfo {
 
 export function emptyObs(): BatchObs {
   return {
+    graphEvictions: 0,
     epsUsed: [], rolesComputed: 0, cleanupScore: [], recallMargin: [], utilization: [], saturation: [],
     evictions: 0, embeddingHits: 0, embeddingMisses: 0, recallCacheHits: 0, recallCacheMisses: 0, commitSeconds: [],
   };

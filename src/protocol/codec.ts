@@ -1,11 +1,13 @@
 /**
  * Frames ↔ plain objects (docs/PROTOCOL.md "Frames"). One msgpack map per WebSocket binary
- * frame. Decoding is strict: the frame must be exactly one map with string keys; msgpackr's
- * records and structured extensions are off, so what a stock msgpack client sends is what we
- * read, and what we send is plain msgpack (maps, strings, numbers, booleans, bin, arrays).
+ * frame. Decoding is strict: scan.ts checks the bytes against the profile (one map with string
+ * keys, no extension types, bounded depth, counts and lengths) before msgpackr reads a single
+ * value, so msgpackr only ever sees plain msgpack and decodes exactly one value (never
+ * unpackMultiple); what we send is plain msgpack (maps, strings, numbers, booleans, bin, arrays).
  */
 import { Packr, Unpackr } from 'msgpackr';
 import { HoloError, type ErrorCode } from '../errors.js';
+import { scanFrame } from './scan.js';
 
 // int64AsType 'bigint': every msgpack int64/uint64 decodes as BigInt, so a payload re-encodes
 // with its integers' exact values and widths (msgpackr would write a JS number ≥ 2^32 as
@@ -21,16 +23,19 @@ const packr = new Packr({ useRecords: false, variableMapSize: true });
 
 export type Frame = Record<string, unknown>;
 
-/** Decodes one frame. @throws HoloError bad_request (not msgpack, not one map, trailing bytes). */
+/**
+ * Decodes one frame. @throws HoloError bad_request (not plain msgpack, not one map, an
+ * extension type, too deep, trailing bytes, a float id) | too_large (too many values).
+ */
 export function decodeFrame(data: Uint8Array): Frame {
-  let values: unknown[];
+  scanFrame(data);
+  let v: unknown;
   try {
-    values = unpackr.unpackMultiple(data) as unknown[];
+    v = unpackr.unpack(data);
   } catch (e) {
-    throw new HoloError('bad_request', `frame is not valid msgpack: ${(e as Error).message}`);
+    // The scan passed, so this is msgpackr disagreeing with the profile: still the frame's fault.
+    throw new HoloError('bad_request', `frame is not valid msgpack: ${String((e as Error)?.message).slice(0, 200)}`);
   }
-  if (values.length !== 1) throw new HoloError('bad_request', `frame must hold exactly one msgpack map, found ${values.length} values`);
-  const v = values[0];
   if (v === null || typeof v !== 'object' || Array.isArray(v) || v instanceof Uint8Array || v instanceof Map) {
     throw new HoloError('bad_request', 'frame must be a msgpack map with string keys');
   }

@@ -5,7 +5,9 @@
  * copied once, into SharedArrayBuffer-backed arrays that the worker reads in place.
  */
 import { Packr } from 'msgpackr';
-import { HoloError } from '../errors.js';
+import { BudgetError, HoloError } from '../errors.js';
+import { graphBuildBytes } from '../kernels/graph/csr.js';
+import { DEFAULT_K } from '../kernels/graph/heat.js';
 import { tokenize } from '../kernels/hrr/encode.js';
 import { checkName, MAX_NAME_BYTES, MAX_TENANT_BYTES } from '../store/store.js';
 import { f32, f64, u32 } from './vectors.js';
@@ -30,6 +32,10 @@ export interface Limits {
   maxTokens: number;
   maxBundle: number;
   maxK: number;
+  /** budgets (issue #9; absent: unbounded): graph build bytes, heat and Sinkhorn work */
+  graphMaxBytes?: number;
+  heatMaxWork?: number;
+  sinkhornMaxWork?: number;
   /** where received D-vectors are put (pooled shared memory); plain SharedArrayBuffers if absent */
   arena?: VectorArena;
 }
@@ -156,11 +162,35 @@ function edges(f: Frame, L: Limits) {
   const src = u32('src', f.src, undefined, L.graphMaxEdges);
   const dst = u32('dst', f.dst, src.length, L.graphMaxEdges);
   const weight = has(f, 'weight') ? f64('weight', f.weight, src.length, L.graphMaxEdges) : null;
+  const bytes = graphBuildBytes(n, src.length);
+  if (L.graphMaxBytes !== undefined && bytes > L.graphMaxBytes) {
+    throw new BudgetError('too_large', 'graph_bytes', `a graph of n = ${n} nodes and ${src.length} edges needs ${bytes} bytes to build (32·n + 48·m), limit ${L.graphMaxBytes} (setting graphMaxBytes)`);
+  }
   return { n, src, dst, weight };
 }
 
 function graphId(f: Frame): string {
   return str(f, 'graph', 256)!;
+}
+
+/** Stored graphs belong to a tenant when one is named (checked like memory ops), else to the connection's token. */
+function graphOwner(f: Frame): { tenant?: string } {
+  return has(f, 'tenant') ? { tenant: tenant(f) } : {};
+}
+
+/** A reply of `bytes` would not fit in a frame: refused before it is computed. */
+function checkReply(op: string, bytes: number, L: Limits, formula: string): void {
+  if (bytes > L.maxFrameBytes) {
+    throw new BudgetError('too_large', 'reply_bytes', `the ${op} reply would be ${bytes} bytes (${formula}), more than maxFrameBytes = ${L.maxFrameBytes}`);
+  }
+}
+
+/** heat: reply n·|t|·8 bytes; work K·(nnz + n·|t|) (nnz ≤ 2·m inline; a stored graph's is checked by its worker). */
+function heatBudget(n: number, times: number, K: number, nnz: number | undefined, L: Limits): void {
+  checkReply('heat', 8 * n * times + 16 * times + 64, L, `n·|t|·8 = ${n}·${times}·8 plus framing`);
+  if (nnz !== undefined && L.heatMaxWork !== undefined && K * (nnz + n * times) > L.heatMaxWork) {
+    throw new BudgetError('too_large', 'heat_work', `heat work K·(nnz + n·|t|) = ${K * (nnz + n * times)} exceeds ${L.heatMaxWork} (setting heatMaxWork)`);
+  }
 }
 
 // ---- the table ----
@@ -249,6 +279,12 @@ export const OPS: Record<string, OpSpec> = {
       const lim = L.sinkhornMaxSize;
       const n = num(f, 'n', { required: true, int: true, min: 1 })!, m = num(f, 'm', { required: true, int: true, min: 1 })!;
       if (n > lim || m > lim) throw new HoloError('too_large', `sinkhorn n=${n}, m=${m}: limit is ${lim} (setting sinkhornMaxSize)`);
+      const maxIter = num(f, 'maxIter', { int: true, min: 1, max: 100_000 });
+      const work = (maxIter ?? 1000) * n * m; // 1000: the kernel's default maxIter
+      if (L.sinkhornMaxWork !== undefined && work > L.sinkhornMaxWork) {
+        throw new BudgetError('too_large', 'sinkhorn_work', `sinkhorn work maxIter·n·m = ${work} exceeds ${L.sinkhornMaxWork} (setting sinkhornMaxWork)`);
+      }
+      checkReply('sinkhorn', 8 * n * m + 256, L, `plan n·m·8 = ${n}·${m}·8 plus framing`);
       return {
         params: {
           n, m,
@@ -256,7 +292,7 @@ export const OPS: Record<string, OpSpec> = {
           a: has(f, 'a') ? f64('a', f.a, n) : null,
           b: has(f, 'b') ? f64('b', f.b, m) : null,
           epsilon: num(f, 'epsilon', { required: true, positive: true }),
-          maxIter: num(f, 'maxIter', { int: true, min: 1, max: 100_000 }),
+          maxIter,
           tol: num(f, 'tol', { min: 0 }),
         },
       };
@@ -267,21 +303,27 @@ export const OPS: Record<string, OpSpec> = {
     parse: (f, L) => {
       const t = tList(f);
       const K = num(f, 'K', { int: true, min: 1, max: 200 });
+      const times = Array.isArray(t) ? t.length : 1;
       if (has(f, 'graph')) {
         const g = graphId(f);
-        return { routeKey: g, params: { graph: g, signal: f64('signal', f.signal, undefined, L.graphMaxNodes), t, K } };
+        const signal = f64('signal', f.signal, undefined, L.graphMaxNodes);
+        heatBudget(signal.length, times, K ?? DEFAULT_K, undefined, L);
+        return { routeKey: g, params: { graph: g, ...graphOwner(f), signal, t, K } };
       }
+      const n = num(f, 'n', { required: true, int: true, min: 1, max: L.graphMaxNodes })!;
+      const m = f.src instanceof Uint8Array ? f.src.byteLength >>> 2 : 0;
+      heatBudget(n, times, K ?? DEFAULT_K, 2 * m, L); // before the edges are copied
       const e = edges(f, L);
       return { params: { ...e, signal: f64('signal', f.signal, e.n), t, K } };
     },
   },
   'graph.put': {
     kind: 'graph', route: 'graph', write: true,
-    parse: (f, L) => { const g = graphId(f); return { routeKey: g, params: { graph: g, ...edges(f, L) } }; },
+    parse: (f, L) => { const g = graphId(f); return { routeKey: g, params: { graph: g, ...graphOwner(f), ...edges(f, L) } }; },
   },
   'graph.delete': {
     kind: 'graph', route: 'graph', write: true,
-    parse: (f) => { const g = graphId(f); return { routeKey: g, params: { graph: g } }; },
+    parse: (f) => { const g = graphId(f); return { routeKey: g, params: { graph: g, ...graphOwner(f) } }; },
   },
   remember: {
     kind: 'memory', route: 'tenant', write: true,

@@ -4,6 +4,7 @@
  * payloads are decoded back into the values the client sent.
  */
 import { Unpackr } from 'msgpackr';
+import { isPlainValue } from './scan.js';
 import { bytes } from './vectors.js';
 
 const payloadUnpackr = new Unpackr({ useRecords: false, mapsAsObjects: true, int64AsType: 'bigint' });
@@ -20,7 +21,10 @@ export function toWire(result: Record<string, unknown>): Record<string, unknown>
     if (k === 'hits' && Array.isArray(v)) {
       out.hits = v.map((h: Record<string, unknown>) => {
         const { payload, ...rest } = h;
-        return payload instanceof Uint8Array ? { ...rest, payload: payloadUnpackr.unpack(payload) } : rest;
+        if (!(payload instanceof Uint8Array)) return rest;
+        // Written before the decode profile existed, a payload may hold extension types: it is
+        // left out (payloadDropped) rather than sent in a reply no stock decoder can read.
+        return isPlainValue(payload) ? { ...rest, payload: payloadUnpackr.unpack(payload) } : { ...rest, payloadDropped: true };
       });
     } else if (v !== undefined) {
       out[k] = wire(v);

@@ -8,7 +8,7 @@
 import type { TemplatedApp, us_listen_socket } from 'uWebSockets.js';
 import type { Config } from '../config.js';
 import type { Metrics } from '../metrics/registry.js';
-import { authenticate, authRequired } from './auth.js';
+import { authenticate, authRequired, OPEN_GRANT } from './auth.js';
 import type { ConnState, FrameHandler, ServerState } from './connection.js';
 import type { UwsLoad } from './uws.js';
 
@@ -34,8 +34,9 @@ export function listen(load: UwsLoad, cfg: Config, handler: FrameHandler, metric
   const app = uws.App();
   app.ws<ConnState>('/v1', {
     compression: uws.DISABLED,
-    // Frames up to 2× the limit are read and answered `too_large` (connection.ts); past that
-    // uWS closes the socket (code 1009), which bounds what one frame can make us buffer.
+    // Frames up to 2× the limit are read whole and closed with 1009 and a reason (connection.ts);
+    // past that uWS cuts the TCP connection at once (the client may see 1006), which bounds what
+    // one frame can make us buffer.
     maxPayloadLength: cfg.maxFrameBytes * 2,
     // uWS drops (send() = 2) past this. The app stops taking requests at maxBackpressureBytes,
     // and at most maxInflightPerConnection replies are owed then, so this leaves room for all of
@@ -59,7 +60,7 @@ export function listen(load: UwsLoad, cfg: Config, handler: FrameHandler, metric
     open: (ws) => {
       // Native uWS carries the upgrade's data; the JS fallback has no getUserData at all.
       const data = load.native ? ws.getUserData() : ({} as ConnState);
-      if (data.id === undefined) Object.assign(data, { id: nextId++, grant: null, inflight: 0, closed: false } satisfies ConnState);
+      if (data.id === undefined) Object.assign(data, { id: nextId++, grant: OPEN_GRANT, inflight: 0, closed: false } satisfies ConnState);
       states.set(ws, data);
       sockets.add(ws);
       metrics.connections.inc();
@@ -78,7 +79,12 @@ export function listen(load: UwsLoad, cfg: Config, handler: FrameHandler, metric
     res.writeStatus(ok ? '200 OK' : '503 Service Unavailable').writeHeader('Content-Type', 'text/plain')
       .end(ok ? 'ready\n' : state.draining ? 'draining\n' : 'prewarming\n');
   });
-  app.get('/metrics', (res) => {
+  app.get('/metrics', (res, req) => {
+    // Off loopback (or with tokens configured) the metrics need a token too (setting metricsToken).
+    if (cfg.metricsToken && authRequired(cfg) && authenticate(cfg, req.getHeader('authorization')) === undefined) {
+      res.writeStatus('401 Unauthorized').writeHeader('WWW-Authenticate', 'Bearer').end('unauthorized: send Authorization: Bearer <token>\n');
+      return;
+    }
     let aborted = false;
     res.onAborted(() => { aborted = true; });
     metrics.registry.metrics().then((text) => {

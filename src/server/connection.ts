@@ -8,12 +8,13 @@
  */
 import type { WebSocket } from 'uWebSockets.js';
 import type { Config } from '../config.js';
-import { HoloError, isHoloError, type ErrorCode } from '../errors.js';
+import { BudgetError, describeBug, HoloError, isHoloError, type ErrorCode } from '../errors.js';
 import type { Dispatcher } from '../batch/dispatcher.js';
 import type { Metrics } from '../metrics/registry.js';
 import { asNumber, decodeFrame, encodeError, encodeOk, frameId, type Frame } from '../protocol/codec.js';
 import { OP_NAMES, parseRequest, type Limits, type Parsed } from '../protocol/ops.js';
 import { toWire } from '../protocol/results.js';
+import { uwsBackpressureBytes } from './app.js';
 import { allows, type Grant } from './auth.js';
 
 export interface ConnState {
@@ -21,6 +22,8 @@ export interface ConnState {
   grant: Grant;
   inflight: number;
   closed: boolean;
+  /** tenants named in the current one-second window (setting tenantsPerConnectionPerSecond) */
+  tenants?: { start: number; names: Set<string> };
 }
 
 export interface ServerState {
@@ -31,6 +34,9 @@ export interface ServerState {
 }
 
 export class FrameHandler {
+  /** uWS's per-socket send bound (app.ts sets maxBackpressure to it) */
+  private readonly uwsLimit: number;
+
   constructor(
     private readonly cfg: Config,
     private readonly limits: Limits,
@@ -40,7 +46,9 @@ export class FrameHandler {
     private readonly hello: () => Record<string, unknown>,
     /** admin ops (knobs, drill), answered on the main thread */
     private readonly inline: (p: Parsed) => Promise<Record<string, unknown>>,
-  ) {}
+  ) {
+    this.uwsLimit = uwsBackpressureBytes(cfg);
+  }
 
   onMessage(ws: WebSocket<ConnState>, conn: ConnState, message: ArrayBuffer, isBinary: boolean): void {
     const t0 = performance.now();
@@ -49,7 +57,14 @@ export class FrameHandler {
     let op = 'invalid';
     try {
       if (message.byteLength > this.cfg.maxFrameBytes) {
-        throw new HoloError('too_large', `frame is ${message.byteLength} bytes, limit ${this.cfg.maxFrameBytes} (setting maxFrameBytes)`);
+        // docs/PROTOCOL.md: an oversized frame closes the connection with 1009 and a reason. The
+        // whole frame has been read (uWS's own limit is 2 × maxFrameBytes), so the close frame
+        // reaches the client before the TCP close instead of being lost to a reset.
+        this.metrics.budgetRefusals.inc({ budget: 'frame_bytes' });
+        this.metrics.requests.inc({ op: 'invalid', outcome: 'too_large' });
+        conn.closed = true;
+        ws.end(1009, `frame of ${message.byteLength} bytes exceeds maxFrameBytes = ${this.cfg.maxFrameBytes}`);
+        return;
       }
       if (!isBinary) throw new HoloError('bad_request', 'frames must be binary (msgpack), not text');
       frame = decodeFrame(new Uint8Array(message));
@@ -74,7 +89,11 @@ export class FrameHandler {
       }
     } catch (e) {
       const code: ErrorCode = isHoloError(e) ? e.code : 'internal';
-      if (!isHoloError(e)) console.error('holoserve: frame handler bug:', e);
+      if (e instanceof BudgetError) this.metrics.budgetRefusals.inc({ budget: e.budget });
+      if (!isHoloError(e)) {
+        this.metrics.internalErrors.inc({ op: isKnownOp(op) ? op : 'invalid' });
+        console.error(`holoserve: frame handler bug: ${describeBug(e)}`);
+      }
       const msg = isHoloError(e) ? e.message : 'internal error (logged by the server)';
       this.reply(ws, conn, frameId(frame), op, t0, { ok: false, code, message: msg });
     }
@@ -88,8 +107,19 @@ export class FrameHandler {
     }
     if (this.state.draining) throw new HoloError('unavailable', 'server is shutting down');
     if (!this.state.ready) throw new HoloError('unavailable', 'server is still prewarming: retry shortly (GET /readyz)');
-    if (parsed.route === 'tenant' && !allows(conn.grant, parsed.routeKey!)) {
-      throw new HoloError('unauthorized', `this connection may not use tenant '${parsed.routeKey}'`);
+    if (parsed.kind === 'inline' && !conn.grant.admin) {
+      throw new HoloError('unauthorized', `op '${parsed.op}' needs a token with admin: true`);
+    }
+    const tenant = parsed.route === 'tenant' ? parsed.routeKey! : parsed.params.tenant as string | undefined;
+    if (tenant !== undefined) {
+      if (!allows(conn.grant, tenant)) throw new HoloError('unauthorized', `this connection may not use tenant '${tenant}'`);
+      this.countTenant(conn, tenant);
+    }
+    if (parsed.kind === 'graph' && parsed.params.graph !== undefined) {
+      // A stored graph belongs to the tenant the request names, else to the connection's token.
+      const scope = tenant !== undefined ? `tenant:${tenant}` : conn.grant.scope;
+      parsed.params.scope = scope;
+      parsed.routeKey = JSON.stringify([scope, parsed.params.graph]);
     }
     const owner = parsed.route === 'tenant' ? this.state.ownerOf?.(parsed.routeKey!) : null;
     if (owner) throw new HoloError('moved', owner); // the message is the owner's URL (Redis Cluster's MOVED)
@@ -97,7 +127,12 @@ export class FrameHandler {
     const outcome = parsed.kind === 'inline'
       ? this.inline(parsed).then(
         (result) => ({ ok: true as const, result }),
-        (e: unknown) => (isHoloError(e) ? { ok: false as const, code: e.code, message: e.message } : { ok: false as const, code: 'internal' as const, message: String(e) }))
+        (e: unknown) => {
+          if (isHoloError(e)) return { ok: false as const, code: e.code, message: e.message };
+          this.metrics.internalErrors.inc({ op: parsed.op });
+          console.error(`holoserve: admin op bug: ${describeBug(e)}`);
+          return { ok: false as const, code: 'internal' as const, message: 'internal error (logged by the server)' };
+        })
       : this.dispatcher.submit(parsed);
     outcome.then((o) => {
       conn.inflight--;
@@ -105,30 +140,63 @@ export class FrameHandler {
     });
   }
 
+  /** Distinct tenants per connection per second: a new name past the budget is `overloaded`. */
+  private countTenant(conn: ConnState, name: string): void {
+    const now = performance.now();
+    let w = conn.tenants;
+    if (!w || now - w.start >= 1000) w = conn.tenants = { start: now, names: new Set() };
+    if (w.names.has(name)) return;
+    if (w.names.size >= this.cfg.tenantsPerConnectionPerSecond) {
+      throw new BudgetError('overloaded', 'tenant_rate', `this connection named ${w.names.size} tenants in the last second, limit ${this.cfg.tenantsPerConnectionPerSecond} (setting tenantsPerConnectionPerSecond): retry shortly`);
+    }
+    w.names.add(name);
+  }
+
   private reply(
     ws: WebSocket<ConnState>, conn: ConnState, id: number, op: string, t0: number,
     o: { ok: true; result: Record<string, unknown> } | { ok: false; code: ErrorCode; message: string },
   ): void {
     const label = isKnownOp(op) ? op : 'invalid';
-    this.metrics.requests.inc({ op: label, outcome: o.ok ? 'ok' : o.code });
     if (conn.closed) {
+      this.metrics.requests.inc({ op: label, outcome: o.ok ? 'ok' : o.code });
       this.metrics.dropped.inc();
       return;
     }
     let buf: Uint8Array;
+    let outcome: string = o.ok ? 'ok' : o.code;
     try {
       buf = o.ok ? encodeOk(id, toWire(o.result)) : encodeError(id, o.code, o.message);
     } catch (e) {
-      console.error('holoserve: could not encode a reply:', e);
+      this.metrics.internalErrors.inc({ op: label });
+      console.error(`holoserve: could not encode a reply: ${describeBug(e)}`);
       buf = encodeError(id, 'internal', 'could not encode the result');
+      outcome = 'internal';
+    }
+    if (buf.byteLength > this.cfg.maxFrameBytes) {
+      // The ops whose reply size is known from the request (heat, sinkhorn) were refused before
+      // computing (ops.ts); this catches the rest (a recall of many large payloads), so that no
+      // reply is larger than the frames the client was promised.
+      this.metrics.budgetRefusals.inc({ budget: 'reply_bytes' });
+      buf = encodeError(id, 'too_large', `the reply would be ${buf.byteLength} bytes, more than maxFrameBytes = ${this.cfg.maxFrameBytes}: ask for less (k, t)`);
+      outcome = 'too_large';
+    }
+    this.metrics.requests.inc({ op: label, outcome });
+    // A reply that would take the send buffer past uWS's maxBackpressure would be dropped, and a
+    // lost reply breaks the one-reply-per-frame promise: close with 1013 instead, while the
+    // buffer is still under that bound, so that uWS queues the close frame behind the replies
+    // already owed and the client reads them, then 1013 and its reason, before the TCP close.
+    if (ws.getBufferedAmount() + buf.byteLength > this.uwsLimit) {
+      this.metrics.dropped.inc();
+      conn.closed = true;
+      ws.end(1013, `replies not read: ${ws.getBufferedAmount()} bytes unsent, past the connection's backpressure budget`);
+      return;
     }
     let sent = 0;
     ws.cork(() => { sent = ws.send(buf, true); });
     this.metrics.bytesOut.inc(buf.byteLength);
     this.metrics.latency.observe({ op: label }, (performance.now() - t0) / 1000);
     if (sent === 2) {
-      // uWS dropped it (past its own maxBackpressure): a lost reply breaks the protocol's
-      // one-reply-per-frame promise, so close and let the client reconnect and retry.
+      // uWS dropped it anyway: close likewise.
       this.metrics.dropped.inc();
       conn.closed = true;
       ws.end(1013, 'reply dropped: connection too far behind');

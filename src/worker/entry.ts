@@ -5,7 +5,7 @@
  * on (Piscina's habit); only a broken invariant escapes and costs the thread.
  */
 import { threadId, workerData } from 'node:worker_threads';
-import { HoloError, isHoloError } from '../errors.js';
+import { BudgetError, describeBug, HoloError, isHoloError } from '../errors.js';
 import { createEngine } from '../kernels/fft/create.js';
 import { encodeWith } from '../kernels/hrr/encode.js';
 import { Hrr } from '../kernels/hrr/hrr.js';
@@ -82,8 +82,9 @@ async function runBatchNow(task: BatchTask): Promise<BatchResult> {
 }
 
 function toOutcome(e: unknown): Outcome {
+  if (e instanceof BudgetError) return { ok: false, code: e.code, message: e.message, budget: e.budget };
   if (isHoloError(e)) return { ok: false, code: e.code, message: e.message };
-  console.error('holoserve worker: internal error', e);
+  console.error(`holoserve worker: internal error: ${describeBug(e)}`);
   return { ok: false, code: 'internal', message: 'internal error (logged by the server)' };
 }
 

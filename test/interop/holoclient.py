@@ -83,7 +83,9 @@ class HoloClient:
     @classmethod
     async def connect(cls, url, max_size=64 * 2**20):
         ws = await _ws_connect(url, max_size=max_size, compression=None)
-        return cls(ws)
+        c = cls(ws)
+        c.url = url
+        return c
 
     async def __aenter__(self):
         return self

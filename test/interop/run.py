@@ -40,6 +40,7 @@ if _missing:
     sys.exit(2)
 
 import asyncio  # noqa: E402
+import functools  # noqa: E402
 import math  # noqa: E402
 import re  # noqa: E402
 import shutil  # noqa: E402
@@ -60,7 +61,7 @@ from scipy.sparse.linalg import expm_multiply  # noqa: E402
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'fixtures'))
 import hrr_reference  # noqa: E402
-from holoclient import HoloClient, f32, f64, from_f32, from_f64, pack, u32  # noqa: E402
+from holoclient import HoloClient, _ws_connect, f32, f64, from_f32, from_f64, pack, u32  # noqa: E402
 from hrr_reference import bind64, cos64, irfft, rfft, role_spectrum, unbind_spectrum  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -619,6 +620,60 @@ def run_cluster():
         shutil.rmtree(redis_dir, ignore_errors=True)
 
 
+def strict_unpack(data):
+    """A stock msgpack decoder that refuses every extension type (docs/PROTOCOL.md: none are used)."""
+    def no_ext(code, _data):
+        raise ValueError(f'reply holds msgpack extension type {code}')
+    return msgpack.unpackb(data, raw=False, ext_hook=no_ext, timestamp=0, strict_map_key=True)
+
+
+async def check_decode_profile(c, D):
+    # docs/PROTOCOL.md "Decode profile": every hostile frame of issue #9, built with the stock
+    # Python msgpack (and by hand), is refused with bad_request / too_large, never internal.
+    def frame(**fields):
+        return pack({'id': 5, **fields})
+
+    nested = lambda depth: functools.reduce(lambda acc, _: [acc], range(depth), 0)  # noqa: E731
+    cases = [
+        ('the 9-byte bundled-strings frame', bytes([0xa0, 0xa0, 0xd6, 0x62, 0xff, 0xff, 0xff, 0xfc, 0xc0]), 0, 'bad_request', None),
+        ('bundled strings in the tenant field', frame(op='stats', tenant=msgpack.ExtType(0x62, b'\xff\xff\xff\xfc')), 0, 'bad_request', 'extension type 98'),
+        ('msgpackr BigInt extension payload (1 MB)', frame(op='remember', tenant='ext', key='k', text='x', payload=msgpack.ExtType(0x42, b'\x7f' * 2**20)),
+         0, 'bad_request', 'extension type 66'),
+        ('timestamp payload', frame(op='remember', tenant='ext', key='k', text='x', payload=msgpack.Timestamp(1, 5)), 0, 'bad_request', 'extension type -1'),
+        ('structured-clone payload', frame(op='remember', tenant='ext', key='k', text='x', payload=[msgpack.ExtType(0x73, b'\x90')]),
+         0, 'bad_request', 'extension type 115'),
+        ('payload nested 40 deep', frame(op='remember', tenant='ext', key='k', text='x', payload=nested(40)), 0, 'bad_request', 'deeper than 32'),
+        ('payload nested 2,000 deep (built by hand)', bytes([0x86]) + b''.join(pack(x) for x in ['id', 5, 'op', 'remember', 'tenant', 'ext', 'key', 'k', 'text', 'x', 'payload'])
+         + b'\x91' * 2000 + b'\xc0', 0, 'bad_request', 'deeper than 32'),
+        ('a map with an integer key', frame(op='remember', tenant='ext', key='k', text='x', payload={1: 'a'}), 0, 'bad_request', 'keys'),
+        ('float id 2.0', pack({'id': 2.0, 'op': 'hello'}), 0, 'bad_request', "'id'"),
+        ('float id -0.0', pack({'id': -0.0, 'op': 'hello'}), 0, 'bad_request', "'id'"),
+        ('array 32 declaring 4 G elements', b'\x82\xa2id\x05\xa1p\xdd\xff\xff\xff\xff', 0, 'bad_request', None),
+    ]
+    for label, data, want_id, want_code, want_msg in cases:
+        r = await c.send_raw(data, want_id)
+        err = r.get('error') or {}
+        ok = r.get('id') == want_id and r.get('ok') is False and err.get('code') == want_code \
+            and (want_msg is None or want_msg in str(err.get('message')))
+        R.check(f'decode profile: {label} → {want_code}', ok, f"got {err.get('code')}: {str(err.get('message'))[:90]}")
+    r = await c.request('stats', tenant='ext')
+    R.check('decode profile: nothing refused was stored', r.get('items') == 0, f"items {r.get('items')}")
+    # 32 levels pass (the frame's map is level 1), and a plain payload round-trips through a
+    # strict stock decoder: ints of every width exactly, str, bin, nested maps and arrays.
+    payload = {'u64': 2**64 - 1, 'i64': -2**63, 'i8': -5, 's': 'Ωμέγα', 'b': b'\x00\xff', 'f': 1.5, 'deep': nested(30),
+               'm': {'x': [None, True, False]}}
+    await c.request('remember', tenant='plain', key='k', text='plain payload', payload=payload)
+    async with _ws_connect(c.url, max_size=64 * 2**20, compression=None) as ws:
+        await ws.send(pack({'id': 1, 'op': 'recall', 'tenant': 'plain', 'text': 'plain payload', 'k': 1}))
+        raw = await ws.recv()
+    try:
+        got = strict_unpack(raw)['hits'][0]['payload']
+        R.check('decode profile: a stored payload comes back equal, decoded by a strict stock decoder', got == payload,
+                repr(got)[:120])
+    except Exception as e:
+        R.check('decode profile: a stored payload comes back equal, decoded by a strict stock decoder', False, repr(e)[:200])
+
+
 # ================================================================ driver
 
 async def against(server, groups):
@@ -667,6 +722,7 @@ def main():
             ('memory', lambda c: check_memory(c, D)),
             ('ids', check_ids),
             ('errors', lambda c: check_errors(c, D)),
+            ('decode profile', lambda c: check_decode_profile(c, D)),
             ('pipelining', lambda c: check_pipelining(c, D)),
         ])
         D8 = 8192

@@ -4,7 +4,7 @@
  * may collide for different ones (it samples ≤ 64 words of each array).
  */
 import { describe, expect, it } from 'vitest';
-import { Coalescer, coalesceKey, sameRequest } from '../../src/batch/coalescer.js';
+import { Coalescer, coalesceKey, requestHash, sameRequest } from '../../src/batch/coalescer.js';
 import type { Parsed } from '../../src/protocol/ops.js';
 
 const D = 8192;
@@ -103,3 +103,70 @@ describe('coalesceKey', () => {
     expect(coalesceKey(bind(a, b), 0)).not.toBe(coalesceKey(bind(a2, b), 0));
   });
 });
+
+describe('requestHash: coalescing cannot be steered (issue #9 item 6)', () => {
+  /** 2,048 vectors equal on every sampled word (multiples of 128), each different off the sample. */
+  const colliding = (n: number) => {
+    const base = vec(7);
+    return Array.from({ length: n }, (_, i) => {
+      const x = copyOf(base);
+      x[1 + (i % 127)] += 1 + Math.floor(i / 127); // never a sampled index
+      return x;
+    });
+  };
+
+  it('vectors colliding on the sample share the bucket key but never the full key', () => {
+    const b = vec(2);
+    const vs = colliding(2048);
+    const keys = new Set(vs.map((a) => coalesceKey(bind(a, b), 0)));
+    expect(keys.size).toBe(1); // the old key: every one of them collided
+    const hashes = new Set(vs.map((a) => requestHash(bind(a, b))));
+    expect(hashes.size).toBe(2048);
+    // equal requests in other buffers have equal full keys; one flipped bit changes it
+    expect(requestHash(bind(copyOf(vs[0]), copyOf(b)))).toBe(requestHash(bind(vs[0], b)));
+    const flipped = copyOf(vs[0]);
+    new Uint32Array(flipped.buffer)[D - 1] ^= 1;
+    expect(requestHash(bind(flipped, b))).not.toBe(requestHash(bind(vs[0], b)));
+  });
+
+  it('2,048 colliding requests in flight: no byte comparison chain, each finds only its own twin', () => {
+    const b = vec(2);
+    const vs = colliding(2048);
+    const c = new Coalescer<{ parsed: Parsed }>();
+    const entries = vs.map((a) => ({ parsed: bind(a, b) }));
+    for (const e of entries) {
+      const key = coalesceKey(e.parsed, 0);
+      expect(c.find(key, e.parsed)).toBeUndefined();
+      c.add(key, e);
+    }
+    // one comparison while the bucket held a single request; the old coalescer made 2047·2048/2
+    // ≈ 2.1 M full comparisons here
+    expect(c.compared).toBe(1);
+    for (let i = 0; i < vs.length; i += 97) {
+      const before = c.compared;
+      expect(c.find(coalesceKey(entries[i].parsed, 0), bind(copyOf(vs[i]), copyOf(b)))).toBe(entries[i]);
+      expect(c.compared - before).toBe(1);
+    }
+    for (const e of entries) c.remove(coalesceKey(e.parsed, 0), e);
+    expect(c.size).toBe(0);
+  });
+
+  it('a burst of identical requests joins the first without hashing', () => {
+    const a = vec(1), b = vec(2);
+    const c = new Coalescer<{ parsed: Parsed }>();
+    const first = { parsed: bind(a, b) };
+    const key = coalesceKey(first.parsed, 0);
+    c.add(key, first);
+    for (let i = 0; i < 100; i++) expect(c.find(key, bind(copyOf(a), copyOf(b)))).toBe(first);
+    expect(c.hashed).toBe(0);
+    expect(c.compared).toBe(100);
+  });
+
+  it('bins and lists of arrays count too (bundle vectors)', () => {
+    const a = vec(1), b = vec(2);
+    const bundle = (vs: Float32Array[]): Parsed => ({ op: 'bundle', kind: 'hrr', route: 'any', params: { vectors: vs, weights: null } });
+    expect(requestHash(bundle([a, b]))).toBe(requestHash(bundle([copyOf(a), copyOf(b)])));
+    expect(requestHash(bundle([a, b]))).not.toBe(requestHash(bundle([b, a])));
+  });
+});
+

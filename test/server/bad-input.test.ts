@@ -198,12 +198,15 @@ describe('bad frames: one error reply each, the connection stays usable', () => 
     await stillUsable();
   });
 
-  it('a frame over maxFrameBytes → too_large, and the connection still works', async () => {
+  it('a frame over maxFrameBytes closes that socket with 1009 and a reason (not a reset), and only that one', async () => {
+    const victim = await rawSocket(server.url);
     const big = packr.pack({ id: 330, op: 'hello', pad: new Uint8Array(100 * 1024) });
     expect(big.length).toBeGreaterThan(MAX_FRAME);
-    const rep = await raw.ask(big);
-    expectError(rep, 'too_large', 0); // not decoded: its id is unknown
-    expect(rep.error!.message).toMatch(/maxFrameBytes/);
+    victim.sendBytes(big);
+    const closed = await victim.closed;
+    expect(closed.code).toBe(1009);
+    expect(closed.reason).toBe(`frame of ${big.length} bytes exceeds maxFrameBytes = ${MAX_FRAME}`);
+    expect(victim.replies).toHaveLength(0);
     await stillUsable();
   });
 

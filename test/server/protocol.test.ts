@@ -53,6 +53,7 @@ describe('hello', () => {
     expect(h.limits).toEqual({
       maxFrameBytes: 4 * 1024 * 1024, maxInflight: 256, sinkhornMaxSize: 64, graphMaxNodes: 1_000_000,
       graphMaxEdges: 10_000_000, maxPayloadBytes: 65536, maxTextChars: 65536, maxTokens: 512, maxBundle: 1024, maxK: 1024,
+      graphMaxBytes: 256 * 1024 * 1024, heatMaxWork: 1e9, sinkhornMaxWork: 1e8,
     });
   });
 });
@@ -264,7 +265,8 @@ describe('frames and ids', () => {
     const s = await rawSocket(server.url);
     try {
       const ids = [0, 1, 77, 2 ** 32 + 5, Number.MAX_SAFE_INTEGER];
-      for (const id of ids) s.send({ id, op: 'role', token: `id-${id}` });
+      // ids ≥ 2^32 as uint64: msgpackr would pack a JS number that large as float64, which is not an id
+      for (const id of ids) s.send({ id: id > 0xffffffff ? BigInt(id) : id, op: 'role', token: `id-${id}` });
       const replies = await s.until(ids.length);
       expect(replies.map((x) => x.id).sort((p, q) => p - q)).toEqual([...ids].sort((p, q) => p - q));
       for (const rep of replies) {

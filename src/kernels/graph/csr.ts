@@ -32,6 +32,24 @@ export interface Graph {
   nnz: number;
 }
 
+/**
+ * Peak bytes buildGraph allocates for n nodes and m edges, inputs aside: rowPtr and the fill
+ * cursors (8·n), the bucket pass's four arrays over the 2·m directed entries (4 + 8 + 4 + 8 bytes
+ * each: 48·m), then degree, square roots and isolated list (20·n) once the first pair is gone.
+ * Bounded above by 32·n + 48·m. Checked before anything is allocated (setting graphMaxBytes).
+ */
+export function graphBuildBytes(n: number, m: number): number {
+  return 32 * n + 48 * m;
+}
+
+/**
+ * Bytes a stored Graph keeps: rowPtr (4·n), degree (8·n), isolated (≤ 4·n), col and val (12·nnz),
+ * and the heat kernel's WASM copy of the CSR (4·n + 12·nnz): 20·n + 24·nnz.
+ */
+export function graphKeptBytes(g: Pick<Graph, 'n' | 'nnz'>): number {
+  return 20 * g.n + 24 * g.nnz;
+}
+
 export interface GraphLimits {
   /** largest n accepted; default MAX_NODES */
   maxNodes?: number;
