@@ -53,8 +53,33 @@ export interface Config {
   prewarmRoles: string[];
   /** Role table file (persisted with a checksum); '' disables persistence. */
   roleFile: string;
-  /** Data directory for the durable store. */
+  /** Data directory for the durable store (LMDB) and the role file. */
   dataDir: string;
+  // ── durable store (issue #15: docs/OPERATIONS.md "Store"; src/store/open.ts) ──
+  /** 'lmdb' (embedded, one machine) or 'redis' (shared by many pods). Chosen once at start. */
+  store: 'lmdb' | 'redis';
+  /** redis://[user:password@]host:port[/db] (or rediss:// for TLS). */
+  redisUrl: string;
+  /** Namespace of every key holoserve writes: letters, digits, '_', '.', '-', then one ':'. */
+  redisPrefix: string;
+  /** Start even if Redis's maxmemory-policy can evict keys (acknowledged memory may vanish). */
+  allowRedisEviction: boolean;
+  /** Start even if Redis does not fsync every write (appendonly yes + appendfsync always). */
+  allowRedisWithoutFsync: boolean;
+  /** Replicas that must acknowledge each commit (Redis WAIT) before it is acknowledged; 0: none. */
+  redisWaitReplicas: number;
+  /** How long a commit waits for those replicas, ms. */
+  redisWaitTimeoutMs: number;
+  /**
+   * This process's URL as clients reach it (ws://host:port/v1). Set (Redis mode only): the
+   * processes sharing the Redis own tenants by lease and answer `moved` for the others' ('': off).
+   */
+  advertiseUrl: string;
+  /** A tenant's lease: held this long past its last use by its owner, ms. */
+  leaseTtlMs: number;
+  /** Membership heartbeat period, ms; a process silent for 3 periods is out. */
+  heartbeatMs: number;
+  // ── end durable store ──
   /** Working-memory capacity per tenant, items. */
   memoryCapacity: number;
   /** Anchors per tenant. */
@@ -135,6 +160,17 @@ export const DEFAULTS: Config = {
   prewarmRoles: [],
   roleFile: './data/roles.bin',
   dataDir: './data',
+  // durable store (issue #15)
+  store: 'lmdb',
+  redisUrl: 'redis://127.0.0.1:6379',
+  redisPrefix: 'holoserve:',
+  allowRedisEviction: false,
+  allowRedisWithoutFsync: false,
+  redisWaitReplicas: 0,
+  redisWaitTimeoutMs: 1000,
+  advertiseUrl: '',
+  leaseTtlMs: 5000,
+  heartbeatMs: 1000,
   memoryCapacity: 4096,
   anchorsMax: 1024,
   evictionPolicy: 'oldest',
@@ -244,6 +280,18 @@ export function validateConfig(c: Config): void {
   int('roleTableCapacity', 1, 1 << 20);
   if (!Array.isArray(c.prewarmRoles) || c.prewarmRoles.some((t) => typeof t !== 'string')) throw new Error('config.prewarmRoles must be a list of strings');
   if (c.prewarmRoles.length > c.roleTableCapacity) throw new Error('config.prewarmRoles has more roles than config.roleTableCapacity');
+  // durable store (issue #15)
+  if (c.store !== 'lmdb' && c.store !== 'redis') throw new Error(`config.store must be 'lmdb' or 'redis', got ${String(c.store)}`);
+  if (typeof c.redisUrl !== 'string' || !/^rediss?:\/\/./.test(c.redisUrl)) throw new Error('config.redisUrl must be a redis:// or rediss:// URL');
+  if (typeof c.redisPrefix !== 'string' || !/^[A-Za-z0-9_.-]{1,64}:$/.test(c.redisPrefix)) {
+    throw new Error(`config.redisPrefix must be 1-64 of [A-Za-z0-9_.-] followed by one ':' (e.g. 'holoserve:'), got ${JSON.stringify(c.redisPrefix)}`);
+  }
+  int('redisWaitReplicas', 0, 64);
+  int('redisWaitTimeoutMs', 1, 60_000);
+  if (typeof c.advertiseUrl !== 'string' || (c.advertiseUrl !== '' && !/^wss?:\/\/./.test(c.advertiseUrl))) throw new Error("config.advertiseUrl must be '' or a ws:// or wss:// URL");
+  if (c.advertiseUrl !== '' && c.store !== 'redis') throw new Error("config.advertiseUrl (tenant ownership across processes) needs config.store 'redis'");
+  int('leaseTtlMs', 100, 600_000);
+  int('heartbeatMs', 10, 60_000);
   int('memoryCapacity', 1, 1 << 22);
   int('anchorsMax', 1, 1 << 20);
   if (c.evictionPolicy !== 'oldest' && c.evictionPolicy !== 'salience') throw new Error(`config.evictionPolicy must be 'oldest' or 'salience'`);

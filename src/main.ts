@@ -25,6 +25,9 @@ import { FrameHandler, type ServerState } from './server/connection.js';
 import { FALLBACK_MESSAGE, loadUws } from './server/uws.js';
 import { admin, type AdminDeps } from './server/admin.js';
 import { HoloError } from './errors.js';
+import { redisOptions } from './store/open.js';
+import { watchRedis } from './store/redis-metrics.js';
+import { joinCluster } from './cluster/membership.js';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -54,6 +57,8 @@ export async function start(cfg: Config): Promise<{ listening: Listening; stop: 
   // 1. configuration (loaded by the caller) and the rooms
   const metrics = new Metrics();
   const state: ServerState = { ready: false, draining: false };
+  // The shared store's configuration is checked before any worker opens it (refusal: exit 1).
+  const redis = cfg.store === 'redis' ? await timed(`Redis checked (${cfg.redisPrefix})`, () => watchRedis(redisOptions(cfg), metrics.registry, (w) => log(`WARNING: ${w}`))) : undefined;
   const sab = createRoleTableBuffer(cfg.dim, cfg.roleTableCapacity);
   const roles = new RoleTable(sab);
   const shards = new ShardMap(cfg.shards, cfg.workers);
@@ -169,6 +174,9 @@ export async function start(cfg: Config): Promise<{ listening: Listening; stop: 
   };
   const handler = new FrameHandler(cfg, limits, dispatcher, metrics, state, () => hello, (p) => admin(adminDeps, p));
   const listening = await listen(uws, cfg, handler, metrics, state);
+  // Ownership across processes sharing the Redis: joined once listening, so that tenants sent here are served.
+  const cluster = cfg.advertiseUrl ? await timed(`joined the members as ${cfg.advertiseUrl}`, () => joinCluster({ url: cfg.redisUrl, prefix: cfg.redisPrefix, self: cfg.advertiseUrl, heartbeatMs: cfg.heartbeatMs, log })) : undefined;
+  if (cluster) state.ownerOf = (t) => { const o = cluster.owner(t); return o === cfg.advertiseUrl ? null : o; };
   state.ready = true;
   log(`ready on ws://${cfg.host}:${listening.port}/v1 (D=${cfg.dim}, engine=${info.engine}, workers=${cfg.workers}, auth=${authRequired(cfg) ? 'required' : 'loopback-open'})`);
 
@@ -177,7 +185,7 @@ export async function start(cfg: Config): Promise<{ listening: Listening; stop: 
     void (async () => {
       const recent = await pool.run<string[]>(0, { type: 'recent', limit: cfg.prefetchTenants });
       const byWorker = Array.from({ length: pool.size }, () => [] as string[]);
-      for (const t of recent) byWorker[shards.worker(t)].push(t);
+      for (const t of recent) if (!state.ownerOf?.(t)) byWorker[shards.worker(t)].push(t);
       const n = await Promise.all(byWorker.map((ts, w) => (ts.length ? pool.run<number>(w, { type: 'prefetch', tenants: ts }) : 0)));
       log(`prefetched ${n.reduce((a, b) => a + b, 0)} recently active tenants`);
     })().catch((e: unknown) => log(`tenant prefetch failed: ${String(e)}`));
@@ -186,6 +194,7 @@ export async function start(cfg: Config): Promise<{ listening: Listening; stop: 
   let stopping: Promise<void> | undefined;
   const stop = () => (stopping ??= (async () => {
     state.draining = true;
+    await cluster?.leave(); // the others take our tenants over (our leases are released at worker close)
     listening.close();
     log(`draining ${dispatcher.pending} requests in flight`);
     const drained = await Promise.race([
@@ -197,6 +206,7 @@ export async function start(cfg: Config): Promise<{ listening: Listening; stop: 
     if (cfg.roleFile) saveRoleFile(cfg.roleFile, roles, meta);
     await pool.broadcast({ type: 'close' }).catch((e: unknown) => log(`worker close failed: ${String(e)}`));
     await pool.close();
+    await redis?.close();
     log('stopped');
   })());
   return { listening, stop };

@@ -30,6 +30,8 @@ export interface ConnState {
 export interface ServerState {
   ready: boolean;
   draining: boolean;
+  /** Ownership across processes (cluster/membership.ts): another process's URL for its tenants, null for ours. */
+  ownerOf?: (tenant: string) => string | null;
 }
 
 export class FrameHandler {
@@ -124,6 +126,8 @@ export class FrameHandler {
     for (const p of parsed.parts ?? []) {
       if (!allows(conn.grant, p.routeKey!)) throw new HoloError('unauthorized', `this connection may not use tenant '${p.routeKey}'`);
     }
+    const owner = parsed.route === 'tenant' ? this.state.ownerOf?.(parsed.routeKey!) : null;
+    if (owner) throw new HoloError('moved', owner); // the message is the owner's URL (Redis Cluster's MOVED)
     conn.inflight++;
     const outcome = parsed.parts !== undefined ? fanOut(this.dispatcher, parsed.parts) : parsed.kind === 'inline'
       ? this.inline(parsed).then(

@@ -62,7 +62,10 @@ async function runBatchNow(task: BatchTask): Promise<BatchResult> {
     encode: (text) => memory.encode(text, () => encodeWith(hrr, roleSource, text), obs),
   };
   const outcomes: Outcome[] = [];
-  if (task.kind === 'memory') await memory.prepare(task.items);
+  if (task.kind === 'memory') {
+    // Tenants that cannot be loaded (e.g. Redis unreachable: `unavailable`) fail the batch's items, not the thread.
+    try { await memory.prepare(task.items); } catch (e) { const o = toOutcome(e); return { outcomes: task.items.map(() => o), obs }; }
+  }
   for (const item of task.items) {
     ctx.itemIndex = outcomes.length;
     const t0 = performance.now();

@@ -19,7 +19,7 @@ import { LruCache, TtlCache } from '../memory/cache.js';
 import { setScanSplitter } from '../memory/scan.js';
 import { TenantMemory, type RecallHit } from '../memory/tenant.js';
 import type { BatchObs, Outcome, TaskItem, TenantLoad } from '../pool/messages.js';
-import { openLmdbStore } from '../store/lmdb.js';
+import { openStore } from '../store/open.js';
 import type { Store, Write } from '../store/store.js';
 import type { ExecContext } from './context.js';
 import type { Handler } from './hrr.js';
@@ -77,7 +77,7 @@ function bytesOf(v: Float32Array): Uint8Array {
 }
 
 export async function createMemoryRoom(cfg: Config, hrr: Hrr): Promise<MemoryRoom> {
-  const store: Store = openLmdbStore(cfg.dataDir);
+  const store: Store = await openStore(cfg);
   // A hot tenant's exact scan split over helper threads (setting recallSplitThreads; slabs ≥ 8 MiB).
   const helpers = startScanHelpers(cfg.recallSplitThreads);
   setScanSplitter(helpers, SPLIT_MIN_BYTES);
@@ -314,6 +314,8 @@ export async function createMemoryRoom(cfg: Config, hrr: Hrr): Promise<MemoryRoo
       const names = new Set<string>();
       for (const it of items) if (typeof it.params.tenant === 'string') names.add(it.params.tenant);
       for (const n of names) batchTenants.add(n);
+      // Ownership across processes (store.hold): a tenant whose lease was lost since it was loaded is reloaded.
+      if (store.hold) await Promise.all([...names].filter((n) => tenants.has(n)).map(async (n) => { if (!(await store.hold!(n))) unload(n); }));
       await Promise.all([...names].map(load));
     },
     encode(text, compute, obs) {
@@ -388,7 +390,9 @@ export async function createMemoryRoom(cfg: Config, hrr: Hrr): Promise<MemoryRoo
     } catch (e) {
       console.error('holoserve worker: store commit failed:', e);
       for (const t of touched) unload(t);
-      for (const i of wrote) outcomes[i] = { ok: false, code: 'internal', message: 'the write could not be made durable; it was not applied' };
+      // A store that is unreachable (Redis restarting) is retryable: `unavailable`, not `internal`.
+      const code = e instanceof HoloError && e.code === 'unavailable' ? 'unavailable' : 'internal';
+      for (const i of wrote) outcomes[i] = { ok: false, code, message: code === 'unavailable' ? (e as Error).message : 'the write could not be made durable; it was not applied' };
     }
   }
 }

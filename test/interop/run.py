@@ -563,6 +563,63 @@ async def check_pipelining(c, D):
             bad == 0 and len(replies) == N and not c.unmatched, f'{bad} wrong, {len(c.unmatched)} unmatched, {dt * 1000:.0f} ms')
 
 
+# ================================================================ many servers on one Redis
+
+def free_port():
+    import socket
+    with socket.socket() as so:
+        so.bind(('127.0.0.1', 0))
+        return so.getsockname()[1]
+
+
+def run_cluster():
+    """Two servers sharing a real redis-server (advertiseUrl set): the Python HoloClusterClient,
+    connected to the first, follows `moved` to the other; every write is recalled top-1."""
+    from holoclient import HoloClusterClient
+    redis_dir = tempfile.mkdtemp(prefix='holoserve-interop-redis-')
+    rport = free_port()
+    redis = subprocess.Popen(['redis-server', '--port', str(rport), '--bind', '127.0.0.1', '--dir', redis_dir, '--save', '',
+                              '--appendonly', 'yes', '--appendfsync', 'always', '--maxmemory-policy', 'noeviction'],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    servers = []
+    try:
+        time.sleep(0.3)
+        for _ in range(2):
+            port = free_port()
+            servers.append(Server(256, {'PORT': str(port), 'HOLOSERVE_STORE': 'redis', 'HOLOSERVE_REDIS_URL': f'redis://127.0.0.1:{rport}',
+                                        'HOLOSERVE_ADVERTISE_URL': f'ws://127.0.0.1:{port}/v1', 'HOLOSERVE_HEARTBEAT_MS': '200',
+                                        'HOLOSERVE_WORKERS': '1', 'HOLOSERVE_PREWARM_ROLES': '[]'}))
+            if not servers[-1].wait_ready(60):
+                R.check('cluster: two servers on one Redis start', False, servers[-1].output())
+                return
+        time.sleep(0.6)  # both views have both members
+
+        async def go():
+            c = await HoloClusterClient.connect(servers[0].url)
+            rng = np.random.default_rng(11)
+            vecs = {f'py-{i}': rng.standard_normal(256).astype(np.float32) for i in range(16)}
+            try:
+                for t, v in vecs.items():
+                    await c.request('remember', tenant=t, key='k', vector=f32(v))
+                found = 0
+                for t, v in vecs.items():
+                    r = await c.request('recall', tenant=t, vector=f32(v), k=1)
+                    found += r['hits'][0]['key'] == 'k'
+                owners = set(c.owners.values())
+                R.check('cluster (Python): 16 tenants over two servers, moved followed, every write recalled top-1',
+                        found == 16 and c.hops > 0 and owners == {servers[1].url},
+                        f'found {found}/16, {c.hops} moved followed, owners {sorted(owners)}')
+            finally:
+                await c.close()
+        asyncio.run(go())
+    finally:
+        for s in servers:
+            s.stop()
+        redis.kill()
+        redis.wait()
+        shutil.rmtree(redis_dir, ignore_errors=True)
+
+
 def strict_unpack(data):
     """A stock msgpack decoder that refuses every extension type (docs/PROTOCOL.md: none are used)."""
     def no_ext(code, _data):
@@ -674,6 +731,7 @@ def main():
             ('role', lambda c: check_roles(c, D8, ['dog', 'Ωμέγα', 'agent'])),
             ('bind', lambda c: check_bind(c, D8)),
         ])
+        run_cluster()
     print(f'interop: {time.monotonic() - t0:.1f} s', flush=True)
     print(f'{R.passed} passed, {R.failed} failed', flush=True)
     sys.exit(1 if R.failed else 0)
