@@ -48,6 +48,8 @@ describe(`memory budget: ${TENANTS} tenants, D = ${D}, budget ${BUDGET / 2 ** 20
     srv = await startServer({
       HOLOSERVE_DIM: String(D), HOLOSERVE_WORKERS: '2', HOLOSERVE_MEMORY_BUDGET_BYTES: String(BUDGET),
       HOLOSERVE_MAX_INFLIGHT_PER_CONNECTION: String(WINDOW),
+      // 50,000 distinct tenants from two connections: above the default per-connection tenant rate (issue #9)
+      HOLOSERVE_TENANTS_PER_CONNECTION_PER_SECOND: '1000000',
     });
     clients = await Promise.all([connect(srv.url), connect(srv.url)]);
   });
