@@ -7,7 +7,7 @@
  */
 import { HoloError } from '../errors.js';
 import type { Metrics } from '../metrics/registry.js';
-import type { BatchResult, Outcome, TaskItem } from '../pool/messages.js';
+import type { BatchResult, Knobs, Outcome, TaskItem } from '../pool/messages.js';
 import type { ShardPool } from '../pool/pool.js';
 import type { RoleRef, RoleTable } from '../roles/table.js';
 import type { ShardMap } from '../pool/shard.js';
@@ -33,6 +33,8 @@ export interface DispatcherOptions extends BatcherOptions {
    * would compute again. 0: only requests in flight at the same time coalesce.
    */
   coalesceLingerMs: number;
+  /** the live knobs and their version, read as each batch leaves (src/knobs/live.ts) */
+  knobs: () => { knobs: Knobs; version: number };
 }
 
 export class Dispatcher {
@@ -161,10 +163,13 @@ export class Dispatcher {
       if (entries.length === 0) return;
       for (const r of refs) if (r.compute) this.metrics.roleCacheMisses.inc(); else this.metrics.roleCacheHits.inc();
       const items: TaskItem[] = entries.map((e) => ({ op: e.parsed.op, params: e.parsed.params }));
-      const res = await this.pool.run<BatchResult>(w, { type: 'batch', kind, items, roles: refs, nowMs: Date.now() });
+      const { knobs, version } = this.opts.knobs();
+      const res = await this.pool.run<BatchResult>(w, { type: 'batch', kind, items, roles: refs, nowMs: Date.now(), knobs, knobsVersion: version });
       this.metrics.record(res.obs);
       entries.forEach((e, i) => {
         this.metrics.computations.inc({ op: e.parsed.op });
+        const o = res.outcomes[i];
+        if (o.ok && o.result.overBudget === true) this.metrics.overBudget.inc({ op: e.parsed.op });
         this.finish(e, res.outcomes[i]);
       });
     } catch (err) {

@@ -4,6 +4,9 @@
  */
 import type { ErrorCode } from '../errors.js';
 import type { RoleRef } from '../roles/table.js';
+import type { Knobs } from '../knobs/table.js';
+
+export type { Knobs };
 
 /** One request inside a batch. */
 export interface TaskItem {
@@ -19,6 +22,10 @@ export interface BatchTask {
   roles: RoleRef[];
   /** wall clock at dispatch, ms (memory timestamps come from here, so a batch sees one time) */
   nowMs: number;
+  /** the live knobs at dispatch (LiveKnobs.snapshot()): a batch sees one consistent set */
+  knobs: Knobs;
+  /** their version: a worker re-applies memory knobs when it changes */
+  knobsVersion: number;
 }
 
 /** Start-up and drills; answered with WorkerInfo or a count. */
@@ -29,18 +36,11 @@ export type ControlTask =
   | { type: 'pin'; texts: string[]; roles: RoleRef[] }
   | { type: 'prefetch'; tenants: string[] }
   | { type: 'recent'; limit: number }
-  | { type: 'knobs'; knobs: Partial<Knobs> }
+  | { type: 'status' }
+  | { type: 'roles.check'; items: { token: string; slot?: number; data?: Float32Array }[] }
   | { type: 'close' };
 
 export type Task = BatchTask | ControlTask;
-
-/** Settings that can change while serving (sent to every worker). */
-export interface Knobs {
-  unbindBeta: number;
-  rerank: boolean;
-  rerankMargin: number;
-  rerankCandidates: number;
-}
 
 export type Outcome =
   | { ok: true; result: Record<string, unknown> }

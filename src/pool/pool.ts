@@ -18,7 +18,7 @@ export class ShardPool {
   /** threads started after the first (replacements of crashed workers) */
   restarts = 0;
   private readonly pools: Piscina[];
-  /** The config every thread starts from (workerData), kept current with the live knobs. */
+  /** The config every thread starts from (workerData); batches carry the live knobs. */
   private readonly threadCfg: Config;
 
   constructor(cfg: Config, roleTable: SharedArrayBuffer, workerFile: URL) {
@@ -31,7 +31,9 @@ export class ShardPool {
         minThreads: 1,
         maxThreads: 1,
         idleTimeout: Infinity,
-        concurrentTasksPerWorker: cfg.workerPipeline,
+        // The batcher keeps workerPipeline batches in flight (a live knob); Piscina only must not
+        // hold back fewer than its largest value.
+        concurrentTasksPerWorker: 64,
         workerData: { cfg: this.threadCfg, roleTable, worker: w },
         // Piscina's own queue holds what the batcher forces out while the thread is busy
         // (full batches, window timers). Unbounded: admission is bounded by the credits and
@@ -51,11 +53,8 @@ export class ShardPool {
     return this.pools[w].run(task) as Promise<R>;
   }
 
-  /** The same task on every worker (init, knobs, prefetch, close). */
+  /** The same task on every worker (init, status, prefetch, close). */
   broadcast<R>(task: Task): Promise<R[]> {
-    // Piscina hands the same workerData object to every thread it creates, so a thread that
-    // replaces a crashed one starts with the live knobs instead of the start-up ones.
-    if (task.type === 'knobs') Object.assign(this.threadCfg, task.knobs);
     return Promise.all(this.pools.map((_, w) => this.run<R>(w, task)));
   }
 

@@ -171,33 +171,24 @@ export const OPS: Record<string, OpSpec> = {
   knobs: {
     kind: 'inline', route: 'any',
     parse: (f) => {
-      if (!has(f, 'set')) return { params: {} };
+      const reload = has(f, 'reload') ? f.reload === true : false;
+      if (has(f, 'reload') && typeof f.reload !== 'boolean') throw new HoloError('bad_request', "field 'reload' must be a boolean");
+      if (!has(f, 'set')) return { params: { reload } };
       const set = f.set;
-      if (typeof set !== 'object' || set === null || Array.isArray(set)) throw new HoloError('bad_request', "field 'set' must be a map of knobs");
-      const s = set as Frame;
-      const out: Record<string, unknown> = {};
-      for (const k of Object.keys(s)) {
-        if (!['unbindBeta', 'rerank', 'rerankMargin', 'rerankCandidates'].includes(k)) throw new HoloError('bad_request', `unknown knob '${k.slice(0, 64)}'`);
-      }
-      if (has(s, 'unbindBeta')) out.unbindBeta = num(s, 'unbindBeta', { positive: true });
-      if (has(s, 'rerankMargin')) out.rerankMargin = num(s, 'rerankMargin', { min: 0, max: 2 });
-      if (has(s, 'rerankCandidates')) out.rerankCandidates = num(s, 'rerankCandidates', { int: true, min: 2, max: 1024 });
-      if (has(s, 'rerank')) {
-        if (typeof s.rerank !== 'boolean') throw new HoloError('bad_request', "knob 'rerank' must be a boolean");
-        out.rerank = s.rerank;
-      }
-      return { params: { set: out } };
+      if (typeof set !== 'object' || set === null || Array.isArray(set) || set instanceof Uint8Array) throw new HoloError('bad_request', "field 'set' must be a map of knobs");
+      if (Object.keys(set).length > 256) throw new HoloError('bad_request', "field 'set' names more than 256 knobs");
+      // Names and values are checked by the knob table's one validator (src/knobs/live.ts).
+      return { params: { set: { ...(set as Frame) }, reload } };
     },
   },
+  status: { kind: 'inline', route: 'any', parse: () => ({ params: {} }) },
   drill: {
     kind: 'inline', route: 'any',
     parse: (f) => {
-      const scenario = str(f, 'scenario', 64);
-      if (!['worker-crash', 'role-cache-corruption', 'elevated-epsilon', 'recall-latency-spike'].includes(scenario!)) {
-        throw new HoloError('bad_request', "field 'scenario' must be worker-crash | role-cache-corruption | elevated-epsilon | recall-latency-spike");
-      }
+      const scenario = str(f, 'scenario', 64, true);
+      if (has(f, 'inject') && typeof f.inject !== 'boolean') throw new HoloError('bad_request', "field 'inject' must be a boolean");
       const worker = num(f, 'worker', { int: true, min: 0, max: 255 });
-      return { params: { scenario, worker } };
+      return { params: { scenario, worker, inject: f.inject === true } };
     },
   },
   role: {

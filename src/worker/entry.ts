@@ -12,7 +12,7 @@ import { Hrr } from '../kernels/hrr/hrr.js';
 import type { Graph } from '../kernels/graph/csr.js';
 import type { Config } from '../config.js';
 import { computeRoles, tableRoleSource, type ExecContext } from './context.js';
-import { DRILL_HANDLERS } from './drill.js';
+import { checkRoles, DRILL_HANDLERS } from './drill.js';
 import { GRAPH_HANDLERS } from './graph.js';
 import { HRR_HANDLERS, type Handler } from './hrr.js';
 import { createMemoryRoom } from './memory.js';
@@ -20,6 +20,7 @@ import { OT_HANDLERS } from './ot.js';
 import { transferables, withTransfer } from './transfer.js';
 import { emptyObs, type BatchResult, type BatchTask, type Knobs, type Outcome, type Task, type WorkerInfo } from '../pool/messages.js';
 import { RoleTableView } from '../roles/table.js';
+import { pick } from '../knobs/live.js';
 import { loadWasm, wasmStatus } from '../kernels/wasm/load.js';
 
 interface WorkerData {
@@ -32,9 +33,8 @@ const choice = await createEngine(cfg.dim, cfg.fftEngine);
 const hrr = new Hrr(choice.engine);
 const roles = new RoleTableView(roleTable);
 const graphs = new Map<string, Graph>();
-const knobs: Knobs = {
-  unbindBeta: cfg.unbindBeta, rerank: cfg.rerank, rerankMargin: cfg.rerankMargin, rerankCandidates: cfg.rerankCandidates,
-};
+/** the live knobs of the last batch (control tasks and drills that run outside a batch) */
+let knobs: Knobs = pick(cfg);
 const memory = await createMemoryRoom(cfg, hrr);
 
 const HANDLERS: Record<string, Handler> = { ...HRR_HANDLERS, ...OT_HANDLERS, ...GRAPH_HANDLERS, ...memory.handlers, ...DRILL_HANDLERS };
@@ -48,7 +48,10 @@ let memoryTail: Promise<unknown> = Promise.resolve();
 
 function runBatch(task: BatchTask): Promise<BatchResult> {
   if (task.kind !== 'memory') return runBatchNow(task);
-  const run = memoryTail.then(() => runBatchNow(task));
+  const run = memoryTail.then(() => {
+    memory.reconfigure(task.knobs); // between memory batches: each sees one set of options
+    return runBatchNow(task);
+  });
   memoryTail = run.catch(() => undefined);
   return run;
 }
@@ -57,8 +60,9 @@ async function runBatchNow(task: BatchTask): Promise<BatchResult> {
   const obs = emptyObs();
   obs.rolesComputed = computeRoles(hrr, roles, task.roles, cfg.roleSeed);
   const roleSource = tableRoleSource(roles, task.roles);
+  knobs = task.knobs;
   const ctx: ExecContext = {
-    cfg, hrr, roles, graphs, knobs, obs, roleSource, nowMs: task.nowMs, itemIndex: 0,
+    cfg, hrr, roles, graphs, knobs: task.knobs, obs, roleSource, nowMs: task.nowMs, itemIndex: 0,
     encode: (text) => memory.encode(text, () => encodeWith(hrr, roleSource, text), obs),
   };
   const outcomes: Outcome[] = [];
@@ -125,9 +129,10 @@ export default async function handle(task: Task): Promise<unknown> {
       return memory.recent(task.limit);
     case 'prefetch':
       return memory.prefetch(task.tenants);
-    case 'knobs':
-      Object.assign(knobs, task.knobs);
-      return knobs;
+    case 'roles.check':
+      return checkRoles(hrr, roles, task.items, cfg.roleSeed);
+    case 'status':
+      return { threadId, ...memory.stats(), graphs: graphs.size, knobsSeen: knobs };
     case 'close':
       await memory.close();
       return true;

@@ -4,6 +4,7 @@ import { buildGraph, type Graph } from '../kernels/graph/csr.js';
 import { heatMulti } from '../kernels/graph/heat.js';
 import type { ExecContext } from './context.js';
 import type { Handler } from './hrr.js';
+import { heatK, heatReport } from './budget.js';
 
 type P = Record<string, unknown>;
 
@@ -13,23 +14,27 @@ function build(ctx: ExecContext, p: P): Graph {
   });
 }
 
-/** One result per t; a list of bins when t was a list, one bin when it was a number. */
-function run(g: Graph, p: P): Record<string, unknown> {
+/**
+ * One result per t; a list of bins when t was a list, one bin when it was a number; K and the
+ * Chebyshev truncation bound reached (worker/budget.ts).
+ */
+function run(ctx: ExecContext, g: Graph, p: P): Record<string, unknown> {
   const t = p.t as number | number[];
   const ts = Array.isArray(t) ? t : [t];
-  const ys = heatMulti(g, p.signal as Float64Array, ts, { K: p.K as number | undefined });
-  return { result: Array.isArray(t) ? ys : ys[0] };
+  const K = heatK(ctx.knobs, ts, p.K as number | undefined);
+  const ys = heatMulti(g, p.signal as Float64Array, ts, { K });
+  return { result: Array.isArray(t) ? ys : ys[0], ...heatReport(ctx.knobs, ts, K, Array.isArray(t)) };
 }
 
 export const GRAPH_HANDLERS: Record<string, Handler> = {
   heat: (ctx, p) => {
-    if (p.graph === undefined) return run(build(ctx, p), p);
+    if (p.graph === undefined) return run(ctx, build(ctx, p), p);
     const id = p.graph as string;
     const g = ctx.graphs.get(id);
     if (!g) throw new HoloError('not_found', `no graph '${id}': send graph.put first (graphs are kept per worker, LRU)`);
     ctx.graphs.delete(id);
     ctx.graphs.set(id, g); // most recently used last
-    return run(g, p);
+    return run(ctx, g, p);
   },
   'graph.put': (ctx, p) => {
     const g = build(ctx, p);

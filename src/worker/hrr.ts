@@ -2,7 +2,8 @@
 import { bind, bindSpectrum } from '../kernels/hrr/bind.js';
 import { bundle } from '../kernels/hrr/bundle.js';
 import { cosine } from '../kernels/hrr/cosine.js';
-import { unbind, unbindRole, type UnbindMode } from '../kernels/hrr/unbind.js';
+import { unbind, unbindRole } from '../kernels/hrr/unbind.js';
+import { unbindOptions } from './budget.js';
 import type { ExecContext } from './context.js';
 import { fresh } from './transfer.js';
 
@@ -21,17 +22,13 @@ export const HRR_HANDLERS: Record<string, Handler> = {
 
   unbind: (ctx, p) => {
     const out = new Float32Array(ctx.hrr.D);
-    const opts = {
-      mode: p.mode as UnbindMode,
-      eps: p.eps as number | undefined,
-      snr: p.snr as number | undefined,
-      beta: (p.beta as number | undefined) ?? ctx.knobs.unbindBeta,
-    };
+    const opts = { ...unbindOptions(ctx.knobs, p), report: true };
     const r = p.role !== undefined
       ? unbindRole(ctx.hrr, p.c as Float32Array, ctx.roleSource.spectrum(p.role as string), opts, out)
       : unbind(ctx.hrr, p.c as Float32Array, p.b as Float32Array, opts, out);
     if (r.epsUsed > 0) ctx.obs.epsUsed.push(r.epsUsed);
-    return { vector: out, epsUsed: r.epsUsed, floored: r.floored };
+    const relErr = r.relErr!; // the truth budget (worker/budget.ts)
+    return { vector: out, epsUsed: r.epsUsed, floored: r.floored, flooredBins: r.floored, relErr, overBudget: relErr > ctx.knobs.epsilonTotal };
   },
 
   bundle: (_ctx, p) => ({ vector: bundle(p.vectors as Float32Array[], p.weights as Float64Array | null) }),

@@ -19,6 +19,8 @@ export interface UnbindOptions {
   eps?: number;
   /** wiener mode: signal-to-noise power ratio; λ = 1/snr. Overrides beta. */
   snr?: number;
+  /** also compute relErr (unbindError: one pass over the D/2+1 bins) */
+  report?: boolean;
 }
 
 export interface UnbindResult {
@@ -27,6 +29,8 @@ export interface UnbindResult {
   epsUsed: number;
   /** How many of the D/2+1 bins had |B_k|² < λ (where the floor bit). */
   floored: number;
+  /** with opts.report: the filter's relative reconstruction error (unbindError) */
+  relErr?: number;
 }
 
 export const DEFAULT_BETA = 1e-3;
@@ -65,16 +69,18 @@ export function unbindSpectrum(hrr: Hrr, c: Float32Array, B: Float32Array, power
   checkLength('c', c, hrr.D);
   if (B.length !== hrr.D) throw new HoloError('bad_dimension', `spectrum has length ${B.length}, expected ${hrr.D}`);
   const mode = opts.mode ?? 'exact';
-  let lambda = 0, floored = 0;
+  let lambda = 0, floored = 0, relErr: number | undefined;
   if (mode === 'approx') {
     regulariser('exact', opts, power); // validates eps, snr, beta even though approx ignores them
+    if (opts.report) relErr = unbindError(hrr, B, mode, 0);
     hrr.engine.conjugate(B, hrr.S1);
   } else {
     lambda = regulariser(mode, opts, power);
+    if (opts.report) relErr = unbindError(hrr, B, mode, lambda);
     floored = hrr.engine.inverseFilter(B, hrr.S1, mode === 'exact' ? 'floor' : 'add', lambda);
   }
   hrr.engine.convolveSpectrum(c, hrr.S1, out);
-  return { vector: checkResult(out, { c }), epsUsed: lambda, floored };
+  return { vector: checkResult(out, { c }), epsUsed: lambda, floored, relErr };
 }
 
 /**
@@ -102,4 +108,27 @@ export function regulariser(mode: UnbindMode, opts: UnbindOptions, power: number
   const beta = opts.beta ?? DEFAULT_BETA;
   if (mode === 'exact') return opts.eps ?? beta * power;
   return opts.snr !== undefined ? 1 / opts.snr : beta * power;
+}
+
+/**
+ * unbindError(B, mode, λ) → ‖â − a‖ / ‖a‖ of unbind for every a with a flat spectrum (|A_k|
+ * constant: a basis vector e_i, an impulse) and c = bind(a, b) exactly, and the expected value
+ * for a white random a: the filter's response is H_k = |B_k|²/max(|B_k|², λ) (exact),
+ * |B_k|²/(|B_k|² + λ) (wiener), |B_k|² (approx), so by Parseval
+ *   relErr² = (1/D) Σ_{k<D} (1 − H_k)²,
+ * bins 1..D/2−1 counted twice (a real signal's spectrum is Hermitian). For a unitary b
+ * (|B_k| = 1): 0 (exact, λ ≤ 1), λ/(1 + λ) (wiener), 0 (approx).
+ * B: b's spectrum (engine layout); λ as unbind used it (epsUsed).
+ */
+export function unbindError(hrr: Hrr, B: Float32Array, mode: UnbindMode, lambda: number): number {
+  const Z = hrr.engine.toComplex(B);
+  const D = hrr.D, half = D / 2;
+  let s = 0;
+  for (let k = 0; k <= half; k++) {
+    const p = Z[2 * k] * Z[2 * k] + Z[2 * k + 1] * Z[2 * k + 1];
+    const h = mode === 'approx' ? p : mode === 'exact' ? (p >= lambda ? 1 : p / lambda) : p / (p + lambda);
+    const e = (1 - h) * (1 - h);
+    s += k === 0 || k === half ? e : 2 * e;
+  }
+  return Math.sqrt(s / D);
 }
