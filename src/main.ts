@@ -240,7 +240,7 @@ export async function start(cfg: Config, opts: StartOptions = {}): Promise<{ lis
 // `node dist/src/main.js [flags]` is `holoserve serve [flags]` (tests and old scripts use it).
 const isMain = process.argv[1] !== undefined && import.meta.url === pathToFileURL(resolve(process.argv[1])).href;
 if (isMain) {
-  const { command } = await import('./cli/commands/serve.js');
-  const code = await command.run(process.argv.slice(2));
+  const { serveWith } = await import('./cli/commands/serve.js');
+  const code = await serveWith(start, log, process.argv.slice(2));
   if (code !== 0) process.exit(code);
 }

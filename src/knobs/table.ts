@@ -80,7 +80,7 @@ export const TABLE = {
   port: int(7878, 0, 65535, 'TCP port', 'listen port; 0 = ephemeral (the ready line says which)', { envAliases: ['PORT'] }),
 
   // ---- engine ----
-  dim: int(8192, 256, 16384, 'D', 'HRR dimension D, a power of two', { check: (v) => ((v & (v - 1)) === 0 ? undefined : 'must be a power of two') }),
+  dim: int(8192, 256, 16384, 'D', 'HRR dimension D, a power of two', { check: (v) => ((v & (v - 1)) === 0 ? undefined : `must be a power of two in [256, 16384], got ${v}`) }),
   roleSeed: int(0, 0, 0xffffffff, 'uint32', 'seed of every role (roles differ per seed)'),
   fftEngine: oneOf(['pffft', 'fftjs'] as const, 'pffft', 'pffft (WASM SIMD, float32) or fftjs (float64 reference); pffft falls back to fft.js if it cannot load'),
   workers: int((): number => Math.max(1, availableParallelism()), 1, 256, 'threads', 'shard worker threads', { defaultDoc: 'cores' }),

@@ -46,10 +46,10 @@ export function parseServeArgs(argv: string[]): { file?: string; flags: Partial<
   return { file: values.config as string | undefined, flags, help: values.help === true };
 }
 
-export const command: Command = {
-  name: 'serve',
-  summary: 'start the server (every setting is a flag; see holoserve serve --help)',
-  async run(argv) {
+type StartFn = typeof import('../../main.js').start;
+
+/** Runs `serve` with main.ts's start and log (passed in: main.ts runs this when it is the entry). */
+export async function serveWith(start: StartFn, log: (m: string) => void, argv: string[]): Promise<number> {
     let loaded: Loaded;
     let reread: () => Config;
     try {
@@ -63,7 +63,6 @@ export const command: Command = {
     }
     const persisted: Record<string, unknown> = {};
     for (const [k, o] of Object.entries(loaded.origin)) if (o?.endsWith('knobs.json')) persisted[k] = loaded.cfg[k as KnobName];
-    const { start, log } = await import('../../main.js');
     if (Object.keys(persisted).length > 0) log(`live knobs kept from the last run (${Object.keys(persisted).join(', ')})`);
     // The handlers go in before start() can print "ready": a SIGTERM right after the ready line
     // (or during start-up) must drain and exit 0, not meet the default action and kill the process.
@@ -86,6 +85,14 @@ export const command: Command = {
       process.stderr.write(`holoserve: failed to start: ${(e as Error).message}\n`);
       process.exit(1);
     }
+}
+
+export const command: Command = {
+  name: 'serve',
+  summary: 'start the server (every setting is a flag; see holoserve serve --help)',
+  async run(argv) {
+    const { start, log } = await import('../../main.js');
+    return serveWith(start, log, argv);
   },
 };
 
