@@ -76,10 +76,10 @@ export function check(name: string, v: unknown, where = ''): void {
   if (p) throw new ConfigError(`${where}config.${name} ${p}`);
 }
 
-/** Rules across settings. */
-export function checkTogether(c: Config): void {
-  if (!(c.lowWater < c.highWater)) throw new ConfigError(`config.lowWater must be < config.highWater, got ${c.lowWater} ≥ ${c.highWater}`);
-  if (c.prewarmRoles.length > c.roleTableCapacity) throw new ConfigError('config.prewarmRoles has more roles than config.roleTableCapacity');
+/** Rules across settings; `where` names the sources of the settings involved. */
+export function checkTogether(c: Config, where: (names: KnobName[]) => string = () => ''): void {
+  if (!(c.lowWater < c.highWater)) throw new ConfigError(`${where(['lowWater', 'highWater'])}config.lowWater must be < config.highWater, got ${c.lowWater} ≥ ${c.highWater}`);
+  if (c.prewarmRoles.length > c.roleTableCapacity) throw new ConfigError(`${where(['prewarmRoles', 'roleTableCapacity'])}config.prewarmRoles has more roles than config.roleTableCapacity`);
 }
 
 /** Parses a string (env or flag) into the knob's type; throws naming the source. */
@@ -159,7 +159,7 @@ export function load(src: Sources = {}): Loaded {
       if (!(k in TABLE)) throw new ConfigError(`${where}unknown setting '${k}' (did you mean '${nearest(k, NAMES)}'?)`);
       check(k, v, where);
       set[k as KnobName] = v;
-      origin[k as KnobName] = `file ${file}`;
+      origin[k as KnobName] = `config file ${file}`;
     }
   }
 
@@ -215,7 +215,10 @@ export function load(src: Sources = {}): Loaded {
     const d = spec(n).default;
     cfg[n] = n in set ? set[n] : typeof d === 'function' ? (d as (c: Record<string, unknown>) => unknown)(cfg) : d;
   }
-  checkTogether(cfg as Config);
+  checkTogether(cfg as Config, (names) => {
+    const from = [...new Set(names.map((n) => origin[n]).filter((o) => o !== undefined))];
+    return from.length > 0 ? `${from.join(', ')}: ` : '';
+  });
   return { cfg: cfg as Config, origin, file };
 }
 

@@ -25,7 +25,7 @@ describe('sources and precedence', () => {
     expect(cfg.batchMax).toBe(20); // env over file
     expect(cfg.port).toBe(3333); // flag over env over file
     expect(cfg.anchorsMax).toBe(1024); // default
-    expect(origin).toMatchObject({ batchWindowMs: `file ${f}`, batchMax: 'env HOLOSERVE_BATCH_MAX', port: 'flag --port' });
+    expect(origin).toMatchObject({ batchWindowMs: `config file ${f}`, batchMax: 'env HOLOSERVE_BATCH_MAX', port: 'flag --port' });
   });
 
   it('HOLOSERVE_CONFIG names the file when --config does not; old env names (HOST, PORT, HOLOSERVE_DATA_DIR) still work', () => {
