@@ -11,6 +11,8 @@ import { checkName, MAX_NAME_BYTES, MAX_TENANT_BYTES } from '../store/store.js';
 import { f32, f64, u32 } from './vectors.js';
 import type { VectorArena } from './arena.js';
 import { asNumber, type Frame } from './codec.js';
+import { LIVE_NAMES } from '../knobs/table.js';
+import { nearest } from '../knobs/load.js';
 
 /** Which queue an op joins: each kind is batched separately per worker. */
 export type OpKind = 'inline' | 'hrr' | 'ot' | 'graph' | 'memory';
@@ -163,6 +165,10 @@ function graphId(f: Frame): string {
   return str(f, 'graph', 256)!;
 }
 
+/** The failure drills (src/server/drills/, run by server/admin.ts). */
+export const DRILL_SCENARIOS = ['worker-crash', 'role-cache-corruption', 'elevated-epsilon', 'recall-latency-spike'] as const;
+export type DrillScenario = typeof DRILL_SCENARIOS[number];
+
 // ---- the table ----
 
 export const OPS: Record<string, OpSpec> = {
@@ -177,7 +183,10 @@ export const OPS: Record<string, OpSpec> = {
       const set = f.set;
       if (typeof set !== 'object' || set === null || Array.isArray(set) || set instanceof Uint8Array) throw new HoloError('bad_request', "field 'set' must be a map of knobs");
       if (Object.keys(set).length > 256) throw new HoloError('bad_request', "field 'set' names more than 256 knobs");
-      // Names and values are checked by the knob table's one validator (src/knobs/live.ts).
+      // Names here; values by the knob table's one validator when applied (src/knobs/live.ts).
+      for (const k of Object.keys(set)) {
+        if (!(LIVE_NAMES as string[]).includes(k)) throw new HoloError('bad_request', `unknown knob '${k.slice(0, 64)}' (did you mean '${nearest(k.slice(0, 64), LIVE_NAMES)}'?)`);
+      }
       return { params: { set: { ...(set as Frame) }, reload } };
     },
   },
@@ -185,7 +194,8 @@ export const OPS: Record<string, OpSpec> = {
   drill: {
     kind: 'inline', route: 'any',
     parse: (f) => {
-      const scenario = str(f, 'scenario', 64, true);
+      const scenario = str(f, 'scenario', 64, true)!;
+      if (!(DRILL_SCENARIOS as readonly string[]).includes(scenario)) throw new HoloError('bad_request', `unknown drill '${scenario}' (${DRILL_SCENARIOS.join(' | ')})`);
       if (has(f, 'inject') && typeof f.inject !== 'boolean') throw new HoloError('bad_request', "field 'inject' must be a boolean");
       const worker = num(f, 'worker', { int: true, min: 0, max: 255 });
       return { params: { scenario, worker, inject: f.inject === true } };

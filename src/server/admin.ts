@@ -12,7 +12,7 @@
  *     recall-latency-spike    turn the HRR-first rerank off (the seed's first response)
  */
 import { HoloError } from '../errors.js';
-import type { Parsed } from '../protocol/ops.js';
+import type { DrillScenario, Parsed } from '../protocol/ops.js';
 import type { Drill, DrillDeps, DrillReport } from './drills/drill.js';
 import { elevatedEpsilon } from './drills/elevated-epsilon.js';
 import { roleCacheCorruption } from './drills/role-cache-corruption.js';
@@ -36,7 +36,7 @@ const recallLatencySpike: Drill = async (d) => {
   return { scenario: 'recall-latency-spike', pass: d.live.snapshot().rerank === false, knobs: { rerank: false } };
 };
 
-export const DRILLS: Record<string, Drill> = {
+export const DRILLS: Record<DrillScenario, Drill> = {
   'worker-crash': workerCrash,
   'role-cache-corruption': roleCacheCorruption,
   'elevated-epsilon': elevatedEpsilon,
@@ -57,9 +57,7 @@ export async function admin(d: AdminDeps, p: Parsed): Promise<Record<string, unk
     case 'status':
       return d.status();
     default: {
-      const scenario = p.params.scenario as string;
-      const drill = DRILLS[scenario];
-      if (!drill) throw new HoloError('bad_request', `unknown drill '${scenario}' (${Object.keys(DRILLS).join(' | ')})`);
+      const drill = DRILLS[p.params.scenario as DrillScenario]; // ops.ts checked the name
       const report: DrillReport = await drill(d, p.params);
       return report;
     }

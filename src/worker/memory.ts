@@ -160,7 +160,7 @@ export async function createMemoryRoom(cfg: Config, hrr: Hrr): Promise<MemoryRoo
       recalls.invalidateGroup(name);
       ctx.obs.evictions += r.evicted.length;
       ctx.obs.utilization.push(t.memory.stats().utilization);
-      return { stored: true, evicted: r.evicted.length, salience: r.salience };
+      return { stored: true, evicted: r.evicted.length };
     },
     forget: (ctx, p) => {
       const t = tenant(ctx, p);

@@ -20,7 +20,7 @@ const dataDir = mkdtempSync(join(tmpdir(), 'holoserve-knobs-'));
 const configFile = join(dataDir, 'holoserve.json');
 /** the config file's base: coalesceLingerMs 500 so that its probe can wait 50 ms */
 const BASE = { coalesceLingerMs: 500 };
-const ENV = { HOLOSERVE_ADMIN_OPS: '1', HOLOSERVE_DIM: String(D), HOLOSERVE_WORKERS: '2', HOLOSERVE_MEMORY_CAPACITY: '10', HOLOSERVE_CONFIG: configFile, HOLOSERVE_PREFETCH_TENANTS: '0' };
+const ENV = { HOLOSERVE_ADMIN_OPS: '1', HOLOSERVE_DIM: String(D), HOLOSERVE_WORKERS: '2', HOLOSERVE_MEMORY_CAPACITY: '10', HOLOSERVE_EVICTION_POLICY: 'salience', HOLOSERVE_CONFIG: configFile, HOLOSERVE_PREFETCH_TENANTS: '0' };
 let server: Server;
 let client: HoloClient;
 let n = 0;
@@ -54,14 +54,27 @@ const unbindB = async (mode = 'exact') => (await client.request('unbind', { c: B
 const b2 = gaussianB.reduce((s, x) => s + x * x, 0);
 /** λ / ‖b‖², to 9 digits (the server sums ‖b‖² in its own order) */
 const betaUsed = async () => Number((((await unbindB()).epsUsed as number) / b2).toPrecision(9));
-const round = (x: number) => Number(x.toFixed(12));
 async function itemsAfter(writes: number): Promise<number> {
   const t = fresh();
   for (let i = 0; i < writes; i++) await client.remember(t, `k${i}`, unitVec(100 + i));
   return (await client.stats(t)).items;
 }
-async function salienceOfFirstWrite(): Promise<number> {
-  return round((await client.request('remember', { tenant: fresh(), key: 'a', vector: Buffer.from(unitVec(3).buffer), reward: 1 })).salience as number);
+/** e_i: orthogonal unit vectors, so novelty is 1 for each new one and 0 for a repeat */
+const basis = (i: number) => { const v = new Float32Array(D); v[i] = 1; return v; };
+/**
+ * Salience eviction (evictionPolicy 'salience', capacity 10): 'a' is written first, then 9 more
+ * items; the 10th write evicts the 2 least salient. Does 'a' survive?
+ *   alpha: 'a' new (novelty 1), the 9 others one repeated vector (novelty 0 after the first):
+ *          0.5 + 0.2·rec vs 0.2·rec: 'a' survives; with α = 0 it is the oldest of equals and leaves.
+ *   beta:  'a' with reward 1, the 9 others new with reward 0: 1 (clipped) vs 0.7: 'a' survives;
+ *          with β = 0 it is the oldest of equals and leaves.
+ */
+async function survives(which: 'alpha' | 'beta'): Promise<boolean> {
+  const t = fresh();
+  await client.request('remember', { tenant: t, key: 'a', vector: Buffer.from(basis(0).buffer), reward: which === 'beta' ? 1 : 0 });
+  for (let i = 1; i <= 9; i++) await client.remember(t, `k${i}`, basis(which === 'alpha' ? 1 : i));
+  const top = (await client.recall(t, basis(0), 1)).hits[0];
+  return top.key === 'a' && Math.abs(top.score - 1) < 1e-6;
 }
 async function recallTwiceCached(): Promise<boolean> {
   const t = fresh();
@@ -104,16 +117,16 @@ const PROBES: Probe[] = [
   { knob: 'wienerSnr', value: 100, observe: async () => (await unbindRole('wiener')).epsUsed, atDefault: 1e-4, atValue: 0.01 },
   { knob: 'highWater', value: 1, observe: () => itemsAfter(10), atDefault: 8, atValue: 10 },
   { knob: 'lowWater', value: 0.3, observe: () => itemsAfter(10), atDefault: 8, atValue: 3 },
-  { knob: 'salienceAlpha', value: 0.1, observe: salienceOfFirstWrite, atDefault: 1, atValue: 0.6 }, // α·novelty 1 + β·reward 1 + γ·recency 1
-  { knob: 'salienceBeta', value: 0, observe: salienceOfFirstWrite, atDefault: 1, atValue: 0.7 },
-  { knob: 'salienceGamma', value: 0, observe: salienceOfFirstWrite, atDefault: 1, atValue: 0.8 },
+  { knob: 'salienceAlpha', value: 0, observe: () => survives('alpha'), atDefault: true, atValue: false },
+  { knob: 'salienceBeta', value: 0, observe: () => survives('beta'), atDefault: true, atValue: false },
   { knob: 'anchorsMax', value: 3, observe: async () => (await client.stats(fresh())).anchorsMax, atDefault: 1024, atValue: 3 },
   { knob: 'recallCacheTtlMs', value: 0, observe: recallTwiceCached, atDefault: true, atValue: false },
   { knob: 'rerank', value: true, observe: reranked, atDefault: false, atValue: true },
   { knob: 'batchMax', value: 1, observe: async () => { const b = await burst(); return b.batches === b.requests; }, atDefault: false, atValue: true },
   { knob: 'coalesceLingerMs', value: 0, observe: lingerJoins, atDefault: true, atValue: false },
 ];
-// rerankMargin and rerankCandidates need rerank on; salienceTauSeconds shows only as time passes;
+// rerankMargin and rerankCandidates need rerank on; salienceGamma and salienceTauSeconds weigh
+// recency, which differs between items only as time passes;
 // batchWindowMs and workerPipeline only change timing. They are exercised below by value.
 const DEFAULTS: Record<string, unknown> = {};
 
@@ -157,7 +170,7 @@ describe('each live knob, three ways', () => {
   }
 
   it('the knobs with no single-request effect are set the same three ways and reach the gauge', async () => {
-    const rest: [string, number][] = [['rerankMargin', 0.5], ['rerankCandidates', 16], ['salienceTauSeconds', 60], ['batchWindowMs', 1], ['workerPipeline', 4]];
+    const rest: [string, number][] = [['rerankMargin', 0.5], ['rerankCandidates', 16], ['salienceGamma', 0.1], ['salienceTauSeconds', 60], ['batchWindowMs', 1], ['workerPipeline', 4]];
     for (const path of ['op', 'cli set', 'SIGHUP'] as Path[]) {
       for (const [k, v] of rest) {
         await setBy(path, k, v);
