@@ -198,6 +198,7 @@ describe('admin ops (adminOps on)', () => {
     expect(r).toMatchObject({ ok: true, scenario: 'elevated-epsilon', pass: true });
     const unitary = r.unitary as Record<string, { worstCosine: number }>;
     for (const mode of ['exact', 'wiener', 'approx']) expect(unitary[mode].worstCosine).toBeGreaterThanOrEqual(0.999);
+    await client.request('knobs', { set: { unbindBeta: 0.01 } }); // as the knobs test left it (the replaced-worker test reads it)
   });
 
   it('drill role-cache-corruption purges, recomputes and verifies roles bit for bit', async () => {
