@@ -156,6 +156,7 @@ export async function start(cfg: Config, opts: StartOptions = {}): Promise<{ lis
   };
   const dispatcher = new Dispatcher(dispatchOpts, pool, roles, shards, metrics, arena);
   live.onChange((k, changes) => {
+    pool.knobsChanged(k, live.version);
     Object.assign(dispatchOpts, { windowMs: k.batchWindowMs, batchMax: k.batchMax, pipeline: k.workerPipeline, coalesceLingerMs: k.coalesceLingerMs });
     if (changes.length > 0) dispatcher.knobsChanged(); // answers computed under the old knobs stop being joinable
   });

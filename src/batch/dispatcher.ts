@@ -163,8 +163,7 @@ export class Dispatcher {
       if (entries.length === 0) return;
       for (const r of refs) if (r.compute) this.metrics.roleCacheMisses.inc(); else this.metrics.roleCacheHits.inc();
       const items: TaskItem[] = entries.map((e) => ({ op: e.parsed.op, params: e.parsed.params }));
-      const { knobs, version } = this.opts.knobs();
-      const res = await this.pool.run<BatchResult>(w, { type: 'batch', kind, items, roles: refs, nowMs: Date.now(), knobs, knobsVersion: version });
+      const res = await this.pool.run<BatchResult>(w, { type: 'batch', kind, items, roles: refs, nowMs: Date.now(), ...this.knobsFor(w) });
       this.metrics.record(res.obs);
       entries.forEach((e, i) => {
         this.metrics.computations.inc({ op: e.parsed.op });
@@ -187,4 +186,16 @@ export class Dispatcher {
     }
   }
   private evictionsSeen = 0;
+
+  /** The knobs' version for a batch to worker w, with their values if w has not had them. */
+  private knobsFor(w: number): { knobsVersion: number; knobs?: Knobs } {
+    const { knobs, version } = this.opts.knobs();
+    if (this.pool.restarts !== this.restartsSeen) { this.knobsSent.fill(-1); this.restartsSeen = this.pool.restarts; }
+    if (this.knobsSent[w] === version) return { knobsVersion: version };
+    this.knobsSent[w] = version;
+    return { knobsVersion: version, knobs };
+  }
+  /** per worker, the knobs version last sent (-1: none; a replaced thread gets them again) */
+  private readonly knobsSent = new Int32Array(256).fill(-1); // workers ≤ 256 (knob table)
+  private restartsSeen = 0;
 }

@@ -22,10 +22,13 @@ export interface BatchTask {
   roles: RoleRef[];
   /** wall clock at dispatch, ms (memory timestamps come from here, so a batch sees one time) */
   nowMs: number;
-  /** the live knobs at dispatch (LiveKnobs.snapshot()): a batch sees one consistent set */
-  knobs: Knobs;
-  /** their version: a worker re-applies memory knobs when it changes */
+  /**
+   * The live knobs' version at dispatch, and their values when this worker has not been sent
+   * that version yet (a structured clone of them costs ~15 µs, so they travel once per change).
+   * The worker takes them as the task arrives: every batch runs under one consistent set.
+   */
   knobsVersion: number;
+  knobs?: Knobs;
 }
 
 /** Start-up and drills; answered with WorkerInfo or a count. */

@@ -11,13 +11,15 @@
  */
 import { Piscina } from 'piscina';
 import type { Config } from '../config.js';
-import type { Task } from './messages.js';
+import type { Knobs, Task } from './messages.js';
 
 export class ShardPool {
   readonly size: number;
   /** threads started after the first (replacements of crashed workers) */
   restarts = 0;
   private readonly pools: Piscina[];
+  /** what each thread starts from; the live knobs are kept current in it (knobsChanged) */
+  private readonly workerData: Record<string, unknown>[] = [];
   /** The config every thread starts from (workerData); batches carry the live knobs. */
   private readonly threadCfg: Config;
 
@@ -34,7 +36,7 @@ export class ShardPool {
         // The batcher keeps workerPipeline batches in flight (a live knob); Piscina only must not
         // hold back fewer than its largest value.
         concurrentTasksPerWorker: 64,
-        workerData: { cfg: this.threadCfg, roleTable, worker: w },
+        workerData: this.workerData[w] = { cfg: this.threadCfg, roleTable, worker: w },
         // Piscina's own queue holds what the batcher forces out while the thread is busy
         // (full batches, window timers). Unbounded: admission is bounded by the credits and
         // maxQueued. ('auto' is maxThreads² = 1 here: a batch past it failed whole.)
@@ -51,6 +53,11 @@ export class ShardPool {
   /** Runs a task on worker w. Rejects if the thread dies while holding it. */
   run<R>(w: number, task: Task): Promise<R> {
     return this.pools[w].run(task) as Promise<R>;
+  }
+
+  /** A thread started after this (replacing a crashed one) starts with these live knobs. */
+  knobsChanged(knobs: Knobs, version: number): void {
+    for (const d of this.workerData) Object.assign(d, { knobs, knobsVersion: version });
   }
 
   /** The same task on every worker (init, status, prefetch, close). */

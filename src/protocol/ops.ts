@@ -11,7 +11,7 @@ import { checkName, MAX_NAME_BYTES, MAX_TENANT_BYTES } from '../store/store.js';
 import { f32, f64, u32 } from './vectors.js';
 import type { VectorArena } from './arena.js';
 import { asNumber, type Frame } from './codec.js';
-import { LIVE_NAMES } from '../knobs/table.js';
+import { LIVE_NAMES, NAMES } from '../knobs/table.js';
 import { nearest } from '../knobs/load.js';
 
 /** Which queue an op joins: each kind is batched separately per worker. */
@@ -185,7 +185,10 @@ export const OPS: Record<string, OpSpec> = {
       if (Object.keys(set).length > 256) throw new HoloError('bad_request', "field 'set' names more than 256 knobs");
       // Names here; values by the knob table's one validator when applied (src/knobs/live.ts).
       for (const k of Object.keys(set)) {
-        if (!(LIVE_NAMES as string[]).includes(k)) throw new HoloError('bad_request', `unknown knob '${k.slice(0, 64)}' (did you mean '${nearest(k.slice(0, 64), LIVE_NAMES)}'?)`);
+        if (!(LIVE_NAMES as string[]).includes(k)) {
+          throw new HoloError('bad_request', (NAMES as string[]).includes(k) ? `'${k}' is restart-only (set it in the config and restart)`
+            : `unknown knob '${k.slice(0, 64)}' (did you mean '${nearest(k.slice(0, 64), LIVE_NAMES)}'?)`);
+        }
       }
       return { params: { set: { ...(set as Frame) }, reload } };
     },

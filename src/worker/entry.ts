@@ -26,15 +26,18 @@ import { loadWasm, wasmStatus } from '../kernels/wasm/load.js';
 interface WorkerData {
   cfg: Config;
   roleTable: SharedArrayBuffer;
+  /** the live knobs when this thread was started (a replacement gets the current ones) */
+  knobs?: Knobs;
+  knobsVersion?: number;
 }
 
-const { cfg, roleTable } = workerData as WorkerData;
+const { cfg, roleTable, knobs: startKnobs } = workerData as WorkerData;
 const choice = await createEngine(cfg.dim, cfg.fftEngine);
 const hrr = new Hrr(choice.engine);
 const roles = new RoleTableView(roleTable);
 const graphs = new Map<string, Graph>();
-/** the live knobs of the last batch (control tasks and drills that run outside a batch) */
-let knobs: Knobs = pick(cfg);
+/** the live knobs as of the last task received (batch tasks carry them when they change) */
+let knobs: Knobs = startKnobs ?? pick(cfg);
 const memory = await createMemoryRoom(cfg, hrr);
 
 const HANDLERS: Record<string, Handler> = { ...HRR_HANDLERS, ...OT_HANDLERS, ...GRAPH_HANDLERS, ...memory.handlers, ...DRILL_HANDLERS };
@@ -47,22 +50,25 @@ const HANDLERS: Record<string, Handler> = { ...HRR_HANDLERS, ...OT_HANDLERS, ...
 let memoryTail: Promise<unknown> = Promise.resolve();
 
 function runBatch(task: BatchTask): Promise<BatchResult> {
-  if (task.kind !== 'memory') return runBatchNow(task);
+  // The knobs are taken as the task arrives, before any wait: tasks are received in dispatch
+  // order, so each runs under the set of its version even when a memory batch waits its turn.
+  if (task.knobs) knobs = task.knobs;
+  const k = knobs;
+  if (task.kind !== 'memory') return runBatchNow(task, k);
   const run = memoryTail.then(() => {
-    memory.reconfigure(task.knobs); // between memory batches: each sees one set of options
-    return runBatchNow(task);
+    memory.reconfigure(k); // between memory batches: each sees one set of options
+    return runBatchNow(task, k);
   });
   memoryTail = run.catch(() => undefined);
   return run;
 }
 
-async function runBatchNow(task: BatchTask): Promise<BatchResult> {
+async function runBatchNow(task: BatchTask, knobs: Knobs): Promise<BatchResult> {
   const obs = emptyObs();
   obs.rolesComputed = computeRoles(hrr, roles, task.roles, cfg.roleSeed);
   const roleSource = tableRoleSource(roles, task.roles);
-  knobs = task.knobs;
   const ctx: ExecContext = {
-    cfg, hrr, roles, graphs, knobs: task.knobs, obs, roleSource, nowMs: task.nowMs, itemIndex: 0,
+    cfg, hrr, roles, graphs, knobs, obs, roleSource, nowMs: task.nowMs, itemIndex: 0,
     encode: (text) => memory.encode(text, () => encodeWith(hrr, roleSource, text), obs),
   };
   const outcomes: Outcome[] = [];
