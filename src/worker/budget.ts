@@ -27,6 +27,13 @@ export function unbindOptions(k: Knobs, p: P): UnbindOptions & { mode: UnbindMod
   return { mode, eps, snr, beta: Math.max(beta ?? k.unbindBeta, k.apprEps) };
 }
 
+/** unbindError for a unitary key (|B_k| = 1 in every bin): exact 0 (λ ≤ 1) or 1 − 1/λ, wiener λ/(1 + λ), approx 0. */
+export function unitaryUnbindError(mode: UnbindMode, lambda: number): number {
+  if (mode === 'wiener') return lambda / (1 + lambda);
+  if (mode === 'exact') return lambda <= 1 ? 0 : 1 - 1 / lambda;
+  return 0;
+}
+
 /** K for a heat request: the asked K, or the budget's. */
 export function heatK(k: Knobs, ts: number[], asked: number | undefined): number {
   if (asked !== undefined) return asked;

@@ -3,7 +3,7 @@ import { bind, bindSpectrum } from '../kernels/hrr/bind.js';
 import { bundle } from '../kernels/hrr/bundle.js';
 import { cosine } from '../kernels/hrr/cosine.js';
 import { unbind, unbindRole } from '../kernels/hrr/unbind.js';
-import { unbindOptions } from './budget.js';
+import { unbindOptions, unitaryUnbindError } from './budget.js';
 import type { ExecContext } from './context.js';
 import { fresh } from './transfer.js';
 
@@ -22,12 +22,14 @@ export const HRR_HANDLERS: Record<string, Handler> = {
 
   unbind: (ctx, p) => {
     const out = new Float32Array(ctx.hrr.D);
-    const opts = { ...unbindOptions(ctx.knobs, p), report: true };
-    const r = p.role !== undefined
+    // The truth budget (worker/budget.ts): the filter's error; a role's |R_k| = 1 gives it in closed form.
+    const byRole = p.role !== undefined;
+    const opts = { ...unbindOptions(ctx.knobs, p), report: !byRole };
+    const r = byRole
       ? unbindRole(ctx.hrr, p.c as Float32Array, ctx.roleSource.spectrum(p.role as string), opts, out)
       : unbind(ctx.hrr, p.c as Float32Array, p.b as Float32Array, opts, out);
     if (r.epsUsed > 0) ctx.obs.epsUsed.push(r.epsUsed);
-    const relErr = r.relErr!; // the truth budget (worker/budget.ts)
+    const relErr = byRole ? unitaryUnbindError(opts.mode, r.epsUsed) : r.relErr!;
     return { vector: out, epsUsed: r.epsUsed, floored: r.floored, flooredBins: r.floored, relErr, overBudget: relErr > ctx.knobs.epsilonTotal };
   },
 

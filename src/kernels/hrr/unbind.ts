@@ -121,14 +121,27 @@ export function regulariser(mode: UnbindMode, opts: UnbindOptions, power: number
  * B: b's spectrum (engine layout); λ as unbind used it (epsUsed).
  */
 export function unbindError(hrr: Hrr, B: Float32Array, mode: UnbindMode, lambda: number): number {
-  const Z = hrr.engine.toComplex(B);
-  const D = hrr.D, half = D / 2;
-  let s = 0;
-  for (let k = 0; k <= half; k++) {
-    const p = Z[2 * k] * Z[2 * k] + Z[2 * k + 1] * Z[2 * k + 1];
+  const e = (p: number) => {
     const h = mode === 'approx' ? p : mode === 'exact' ? (p >= lambda ? 1 : p / lambda) : p / (p + lambda);
-    const e = (1 - h) * (1 - h);
-    s += k === 0 || k === half ? e : 2 * e;
+    return (1 - h) * (1 - h);
+  };
+  const D = hrr.D, layout = hrr.engine.layout;
+  let s = 0;
+  // The sum does not depend on bin order, so the engine's own layout is read in place (no
+  // reorder, no allocation): DC and Nyquist real and counted once, every other bin twice.
+  if (layout === 'pffft-simd4') {
+    // D/8 blocks of four real parts then their four imaginary parts; block 0 slots 0 and 4: DC, Nyquist.
+    s = e(B[0] * B[0]) + e(B[4] * B[4]);
+    for (let b = 0; b < D; b += 8) {
+      for (let i = b === 0 ? 1 : 0; i < 4; i++) { const re = B[b + i], im = B[b + i + 4]; s += 2 * e(re * re + im * im); }
+    }
+  } else if (layout === 'fftjs-ccs') {
+    // X[0] = Re F_0, X[1] = Re F_{D/2}, then (Re, Im) pairs.
+    s = e(B[0] * B[0]) + e(B[1] * B[1]);
+    for (let k = 2; k < D; k += 2) s += 2 * e(B[k] * B[k] + B[k + 1] * B[k + 1]);
+  } else {
+    const Z = hrr.engine.toComplex(B);
+    for (let k = 0; k <= D / 2; k++) s += (k === 0 || k === D / 2 ? 1 : 2) * e(Z[2 * k] * Z[2 * k] + Z[2 * k + 1] * Z[2 * k + 1]);
   }
   return Math.sqrt(s / D);
 }
