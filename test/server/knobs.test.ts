@@ -204,6 +204,26 @@ describe('refusals', () => {
   }, 60_000);
 });
 
+describe('one consistent set per batch', () => {
+  it('knobs changed together are never seen half-applied by a batch', async () => {
+    // set A: wienerSnr 100 (λ = 0.01, relErr λ/(1+λ) = 0.0099) with epsilonTotal 0.009 → over budget;
+    // set B: the defaults (λ = 1e-4, epsilonTotal 0.05). A half-applied set shows λ = 0.01 not over budget.
+    const A = { wienerSnr: 100, epsilonTotal: 0.009 }, B = { wienerSnr: 1e4, epsilonTotal: 0.05 };
+    const c = Buffer.from(unitVec(5).buffer);
+    const replies: Promise<Record<string, unknown>>[] = [];
+    for (let round = 0; round < 20; round++) {
+      const flip = client.request('knobs', { set: round % 2 ? B : A });
+      for (let i = 0; i < 10; i++) replies.push(client.request('unbind', { c, role: 'agent', mode: 'wiener' }));
+      await flip;
+    }
+    const got = await Promise.all(replies);
+    const seen = new Set(got.map((r) => `${r.epsUsed} ${r.overBudget}`));
+    expect([...seen].every((x) => x === '0.01 true' || x === '0.0001 false')).toBe(true);
+    expect(seen.size).toBe(2); // both sets were served
+    await reset();
+  }, 60_000);
+});
+
 describe('restart', () => {
   it('keeps knobs set at run time (dataDir/knobs.json); the op lists every live knob and the budget by name', async () => {
     await client.request('knobs', { set: { unbindBeta: 0.02, anchorsMax: 5, chebyshevK: 30 } });
