@@ -5,7 +5,7 @@
  */
 import { parseArgs } from 'node:util';
 import { ConfigError, load, nearest, type Loaded } from '../../knobs/load.js';
-import { flagName, NAMES, rangeText, spec, TABLE, type Config, type KnobName } from '../../knobs/table.js';
+import { flagName, NAMES, rangeText, spec, type Config, type KnobName } from '../../knobs/table.js';
 import type { Command } from '../command.js';
 
 type Opt = { type: 'string' | 'boolean'; short?: string };
@@ -96,4 +96,3 @@ export const command: Command = {
   },
 };
 
-export { TABLE };

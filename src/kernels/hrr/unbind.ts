@@ -121,27 +121,35 @@ export function regulariser(mode: UnbindMode, opts: UnbindOptions, power: number
  * B: b's spectrum (engine layout); λ as unbind used it (epsUsed).
  */
 export function unbindError(hrr: Hrr, B: Float32Array, mode: UnbindMode, lambda: number): number {
-  const e = (p: number) => {
-    const h = mode === 'approx' ? p : mode === 'exact' ? (p >= lambda ? 1 : p / lambda) : p / (p + lambda);
-    return (1 - h) * (1 - h);
-  };
   const D = hrr.D, layout = hrr.engine.layout;
-  let s = 0;
+  const m = mode === 'approx' ? 0 : mode === 'exact' ? 1 : 2;
   // The sum does not depend on bin order, so the engine's own layout is read in place (no
-  // reorder, no allocation): DC and Nyquist real and counted once, every other bin twice.
+  // reorder, no allocation): DC and Nyquist are real and counted once, every other bin twice.
+  let s: number;
   if (layout === 'pffft-simd4') {
     // D/8 blocks of four real parts then their four imaginary parts; block 0 slots 0 and 4: DC, Nyquist.
-    s = e(B[0] * B[0]) + e(B[4] * B[4]);
+    s = binError(B[0] * B[0], m, lambda) + binError(B[4] * B[4], m, lambda);
+    let pairs = 0;
     for (let b = 0; b < D; b += 8) {
-      for (let i = b === 0 ? 1 : 0; i < 4; i++) { const re = B[b + i], im = B[b + i + 4]; s += 2 * e(re * re + im * im); }
+      for (let i = b === 0 ? 1 : 0; i < 4; i++) { const re = B[b + i], im = B[b + i + 4]; pairs += binError(re * re + im * im, m, lambda); }
     }
+    s += 2 * pairs;
   } else if (layout === 'fftjs-ccs') {
     // X[0] = Re F_0, X[1] = Re F_{D/2}, then (Re, Im) pairs.
-    s = e(B[0] * B[0]) + e(B[1] * B[1]);
-    for (let k = 2; k < D; k += 2) s += 2 * e(B[k] * B[k] + B[k + 1] * B[k + 1]);
+    s = binError(B[0] * B[0], m, lambda) + binError(B[1] * B[1], m, lambda);
+    let pairs = 0;
+    for (let k = 2; k < D; k += 2) pairs += binError(B[k] * B[k] + B[k + 1] * B[k + 1], m, lambda);
+    s += 2 * pairs;
   } else {
     const Z = hrr.engine.toComplex(B);
-    for (let k = 0; k <= D / 2; k++) s += (k === 0 || k === D / 2 ? 1 : 2) * e(Z[2 * k] * Z[2 * k] + Z[2 * k + 1] * Z[2 * k + 1]);
+    s = 0;
+    for (let k = 0; k <= D / 2; k++) s += (k === 0 || k === D / 2 ? 1 : 2) * binError(Z[2 * k] * Z[2 * k] + Z[2 * k + 1] * Z[2 * k + 1], m, lambda);
   }
   return Math.sqrt(s / D);
+}
+
+/** (1 − H)² for one bin of power p: m = 0 approx (H = p), 1 exact (H = min(1, p/λ)), 2 wiener (H = p/(p + λ)). */
+function binError(p: number, m: number, lambda: number): number {
+  const e = m === 0 ? 1 - p : m === 1 ? (p >= lambda ? 0 : 1 - p / lambda) : lambda / (p + lambda);
+  return e * e;
 }
