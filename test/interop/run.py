@@ -108,6 +108,10 @@ def unbind_ref(c, B, power, mode, eps=None, snr=None, beta=None):
     spectrum with power 1); see hrr_reference.unbind_spectrum. approx: irfft(rfft(c)·conj(B))."""
     if mode == 'approx':
         return irfft(rfft(c) * np.conj(B), len(c)), 0.0, 0, math.inf
+    # The server's live defaults (docs/OPERATIONS.md "The truth budget"): wiener without snr uses
+    # max(beta or 1/wienerSnr, wienerLambda) = 1e-4 by default; exact max(beta or unbindBeta, apprEps).
+    if mode == 'wiener' and snr is None:
+        beta = max(beta if beta is not None else 1e-4, 1e-4)
     return unbind_spectrum(c, B, power, mode, eps=eps, snr=snr, beta=beta)
 
 
