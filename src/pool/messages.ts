@@ -35,7 +35,6 @@ export interface BatchTask {
 export type ControlTask =
   | { type: 'init' }
   | { type: 'roles.compute'; roles: RoleRef[] }
-  | { type: 'roles.verify'; roles: RoleRef[] }
   | { type: 'pin'; texts: string[]; roles: RoleRef[] }
   | { type: 'prefetch'; tenants: string[] }
   | { type: 'recent'; limit: number }

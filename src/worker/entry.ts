@@ -111,19 +111,6 @@ export default async function handle(task: Task): Promise<unknown> {
     }
     case 'roles.compute':
       return computeRoles(hrr, roles, task.roles, cfg.roleSeed);
-    case 'roles.verify': {
-      // The corruption drill's invariant: a stored role equals a fresh computation, bit for bit.
-      const bad: string[] = [];
-      const scratch = new RoleTableView(roleTable);
-      for (const r of task.roles) {
-        const stored = Float32Array.from(scratch.data.subarray(r.slot * 2 * hrr.D, (r.slot + 1) * 2 * hrr.D));
-        scratch.clear(r.slot);
-        computeRoles(hrr, scratch, [r], cfg.roleSeed);
-        const fresh = scratch.data.subarray(r.slot * 2 * hrr.D, (r.slot + 1) * 2 * hrr.D);
-        for (let i = 0; i < fresh.length; i++) if (!Object.is(fresh[i], stored[i])) { bad.push(r.token); break; }
-      }
-      return bad;
-    }
     case 'pin': {
       // System prompts (seed §5 step 3): encoded once and pinned in the embedding cache.
       computeRoles(hrr, roles, task.roles, cfg.roleSeed);
