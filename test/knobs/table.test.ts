@@ -63,6 +63,7 @@ describe('errors name the source and the nearest valid name', () => {
     expect(() => parseServeArgs(['--data-dri', '/x'])).toThrow('did you mean --data-dir?');
     expect(() => parseServeArgs(['serve-now'])).toThrow("unexpected argument 'serve-now'");
     expect(parseServeArgs(['--port', '9', '--admin-ops', '--config', '/c.json'])).toEqual({ file: '/c.json', flags: { port: '9', adminOps: true }, help: false });
+    expect(parseServeArgs(['--no-rerank']).flags).toEqual({ rerank: false });
   });
   it('a bad config file: its path in every error', () => {
     const bad = file('bad.json', '{"port": 1,');

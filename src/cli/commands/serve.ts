@@ -12,14 +12,19 @@ type Opt = { type: 'string' | 'boolean'; short?: string };
 
 function options(): Record<string, Opt> {
   const o: Record<string, Opt> = { config: { type: 'string' }, help: { type: 'boolean', short: 'h' } };
-  for (const n of NAMES) o[flagName(n)] = { type: spec(n).kind === 'boolean' ? 'boolean' : 'string' };
+  for (const n of NAMES) {
+    const bool = spec(n).kind === 'boolean';
+    o[flagName(n)] = { type: bool ? 'boolean' : 'string' };
+    if (bool) o[`no-${flagName(n)}`] = { type: 'boolean' }; // --no-rerank sets false
+  }
   return o;
 }
 
 function help(): string {
   const lines = ['usage: holoserve serve [--config FILE] [--<setting> VALUE ...]', '',
     'Starts the server. Sources, later wins: defaults < --config FILE (or $HOLOSERVE_CONFIG) < HOLOSERVE_* env',
-    '< <dataDir>/knobs.json (live knobs changed at run time) < flags. Boolean flags take no value.', '',
+    '< <dataDir>/knobs.json (live knobs changed at run time) < flags. Boolean flags take no value',
+    '(--rerank sets true, --no-rerank false).', '',
     '  --config FILE                 JSON object of settings'];
   for (const n of NAMES) {
     const s = spec(n);
@@ -42,6 +47,7 @@ export function parseServeArgs(argv: string[]): { file?: string; flags: Partial<
   for (const n of NAMES) {
     const v = values[flagName(n)];
     if (v !== undefined) flags[n] = v;
+    if (values[`no-${flagName(n)}`] === true) flags[n] = false;
   }
   return { file: values.config as string | undefined, flags, help: values.help === true };
 }
