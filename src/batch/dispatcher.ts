@@ -7,7 +7,7 @@
  */
 import { describeBug, HoloError } from '../errors.js';
 import type { Metrics } from '../metrics/registry.js';
-import type { BatchResult, Outcome, TaskItem } from '../pool/messages.js';
+import type { BatchResult, Knobs, Outcome, TaskItem } from '../pool/messages.js';
 import type { ShardPool } from '../pool/pool.js';
 import type { RoleRef, RoleTable } from '../roles/table.js';
 import type { ShardMap } from '../pool/shard.js';
@@ -35,6 +35,8 @@ export interface DispatcherOptions extends BatcherOptions {
    * would compute again. 0: only requests in flight at the same time coalesce.
    */
   coalesceLingerMs: number;
+  /** the live knobs and their version, read as each batch leaves (src/knobs/live.ts) */
+  knobs: () => { knobs: Knobs; version: number };
 }
 
 export class Dispatcher {
@@ -171,10 +173,12 @@ export class Dispatcher {
       if (entries.length === 0) return;
       for (const r of refs) if (r.compute) this.metrics.roleCacheMisses.inc(); else this.metrics.roleCacheHits.inc();
       const items: TaskItem[] = entries.map((e) => ({ op: e.parsed.op, params: e.parsed.params }));
-      const res = await this.pool.run<BatchResult>(w, { type: 'batch', kind, items, roles: refs, nowMs: Date.now() });
+      const res = await this.pool.run<BatchResult>(w, { type: 'batch', kind, items, roles: refs, nowMs: Date.now(), ...this.knobsFor(w) });
       this.metrics.record(res.obs, w, entries.map((e) => e.shard));
       entries.forEach((e, i) => {
         this.metrics.computations.inc({ op: e.parsed.op });
+        const o = res.outcomes[i];
+        if (o.ok && o.result.overBudget === true) this.metrics.overBudget.inc({ op: e.parsed.op });
         this.finish(e, res.outcomes[i]);
       });
     } catch (err) {
@@ -187,4 +191,15 @@ export class Dispatcher {
       this.roles.release(refs);
     }
   }
+  /** The knobs' version for a batch to worker w, with their values if w has not had them. */
+  private knobsFor(w: number): { knobsVersion: number; knobs?: Knobs } {
+    const { knobs, version } = this.opts.knobs();
+    if (this.pool.restarts !== this.restartsSeen) { this.knobsSent.fill(-1); this.restartsSeen = this.pool.restarts; }
+    if (this.knobsSent[w] === version) return { knobsVersion: version };
+    this.knobsSent[w] = version;
+    return { knobsVersion: version, knobs };
+  }
+  /** per worker, the knobs version last sent (-1: none; a replaced thread gets them again) */
+  private readonly knobsSent = new Int32Array(256).fill(-1); // workers ≤ 256 (knob table)
+  private restartsSeen = 0;
 }

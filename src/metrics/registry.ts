@@ -103,6 +103,9 @@ export class Metrics {
   readonly embeddingMisses = new Counter({ name: 'holoserve_embedding_cache_misses_total', help: 'encode() computed', registers: [this.registry] });
   readonly recallCacheHits = new Counter({ name: 'holoserve_recall_cache_hits_total', help: 'recall answered from the result cache', registers: [this.registry] });
   readonly recallCacheMisses = new Counter({ name: 'holoserve_recall_cache_misses_total', help: 'recall computed by a scan', registers: [this.registry] });
+  // The knob table's live knobs (booleans as 0/1) and the truth budget (issue #11)
+  readonly knob = new Gauge({ name: 'holoserve_knob', help: 'Current value of each live knob (booleans 0/1)', labelNames: ['name'], registers: [this.registry] });
+  readonly overBudget = new Counter({ name: 'holoserve_over_budget_total', help: 'Computed replies whose reported error exceeds the truth budget (overBudget: true)', labelNames: ['op'], registers: [this.registry] });
   readonly commitSeconds = new Histogram({ name: 'holoserve_store_commit_seconds', help: 'Durable store commit time per batch, seconds', buckets: LATENCY_BUCKETS, registers: [this.registry] });
 
   constructor() {

@@ -11,14 +11,16 @@
  */
 import { Piscina } from 'piscina';
 import type { Config } from '../config.js';
-import type { Task } from './messages.js';
+import type { Knobs, Task } from './messages.js';
 
 export class ShardPool {
   readonly size: number;
   /** threads started after the first (replacements of crashed workers) */
   restarts = 0;
   private readonly pools: Piscina[];
-  /** The config every thread starts from (workerData), kept current with the live knobs. */
+  /** what each thread starts from; the live knobs are kept current in it (knobsChanged) */
+  private readonly workerData: Record<string, unknown>[] = [];
+  /** The config every thread starts from (workerData); batches carry the live knobs. */
   private readonly threadCfg: Config;
 
   constructor(cfg: Config, roleTable: SharedArrayBuffer, workerFile: URL) {
@@ -31,8 +33,10 @@ export class ShardPool {
         minThreads: 1,
         maxThreads: 1,
         idleTimeout: Infinity,
-        concurrentTasksPerWorker: cfg.workerPipeline,
-        workerData: { cfg: this.threadCfg, roleTable, worker: w },
+        // The batcher keeps workerPipeline batches in flight (a live knob); Piscina only must not
+        // hold back fewer than its largest value.
+        concurrentTasksPerWorker: 64,
+        workerData: this.workerData[w] = { cfg: this.threadCfg, roleTable, worker: w },
         // Piscina's own queue holds what the batcher forces out while the thread is busy
         // (full batches, window timers). Unbounded: admission is bounded by the credits and
         // maxQueued. ('auto' is maxThreads² = 1 here: a batch past it failed whole.)
@@ -51,11 +55,13 @@ export class ShardPool {
     return this.pools[w].run(task) as Promise<R>;
   }
 
-  /** The same task on every worker (init, knobs, prefetch, close). */
+  /** A thread started after this (replacing a crashed one) starts with these live knobs. */
+  knobsChanged(knobs: Knobs, version: number): void {
+    for (const d of this.workerData) Object.assign(d, { knobs, knobsVersion: version });
+  }
+
+  /** The same task on every worker (init, status, prefetch, close). */
   broadcast<R>(task: Task): Promise<R[]> {
-    // Piscina hands the same workerData object to every thread it creates, so a thread that
-    // replaces a crashed one starts with the live knobs instead of the start-up ones.
-    if (task.type === 'knobs') Object.assign(this.threadCfg, task.knobs);
     return Promise.all(this.pools.map((_, w) => this.run<R>(w, task)));
   }
 

@@ -16,7 +16,7 @@ import { unbindRole } from '../kernels/hrr/unbind.js';
 import { AnchorBook } from '../memory/anchors.js';
 import { LruCache, TtlCache } from '../memory/cache.js';
 import { TenantMemory, type RecallHit } from '../memory/tenant.js';
-import type { BatchObs, Outcome, TaskItem, TenantLoad } from '../pool/messages.js';
+import type { BatchObs, Knobs, Outcome, TaskItem, TenantLoad } from '../pool/messages.js';
 import { openLmdbStore } from '../store/lmdb.js';
 import type { Store, Write } from '../store/store.js';
 import type { ExecContext } from './context.js';
@@ -54,8 +54,19 @@ export interface MemoryRoom {
   load(): TenantLoad[];
   /** Tenants most recently active (by their last durable touch), most recent first. */
   recent(limit: number): Promise<string[]>;
+  /**
+   * Live memory knobs (water marks, salience weights, anchorsMax, recallCacheTtlMs) changed:
+   * loaded tenants leave memory (their state is durable) and reload with the new options at
+   * their next batch; the recall cache starts empty. Called between batches, so a batch sees one set.
+   */
+  reconfigure(knobs: Knobs): void;
+  /** tenants loaded, cache sizes (status) */
+  stats(): Record<string, number>;
   close(): Promise<void>;
 }
+
+/** The knobs a tenant or the recall cache is built with. */
+const MEMORY_KNOBS = ['highWater', 'lowWater', 'salienceAlpha', 'salienceBeta', 'salienceGamma', 'salienceTauSeconds', 'anchorsMax', 'recallCacheTtlMs'] as const;
 
 /** The vector's own bytes (it may be a view into a larger shared block: vectors are pooled). */
 function bytesOf(v: Float32Array): Uint8Array {
@@ -67,7 +78,8 @@ export async function createMemoryRoom(cfg: Config, hrr: Hrr): Promise<MemoryRoo
   const tenants = new Map<string, Tenant>();
   const loading = new Map<string, Promise<Tenant>>();
   const embeddings = new LruCache<string, Float32Array>(cfg.embeddingCacheSize);
-  const recalls = new TtlCache<string, CachedRecall>({ ttlMs: cfg.recallCacheTtlMs, maxEntries: 10_000 });
+  let opts: Pick<Knobs, typeof MEMORY_KNOBS[number]> = { ...cfg };
+  let recalls = new TtlCache<string, CachedRecall>({ ttlMs: opts.recallCacheTtlMs, maxEntries: 10_000 });
   const readSinceCommit = new Set<string>();
   let writes: Write[] = [];
   let writeItems = new Set<number>(); // indices of this batch's items that wrote
@@ -80,8 +92,11 @@ export async function createMemoryRoom(cfg: Config, hrr: Hrr): Promise<MemoryRoo
       p = (async () => {
         const rec = await store.loadTenant(name);
         const now = Date.now();
-        const memory = new TenantMemory({ D: hrr.D, capacity: cfg.memoryCapacity, evictionPolicy: cfg.evictionPolicy });
-        const anchors = new AnchorBook({ D: hrr.D, anchorsMax: cfg.anchorsMax });
+        const memory = new TenantMemory({
+          D: hrr.D, capacity: cfg.memoryCapacity, evictionPolicy: cfg.evictionPolicy, highWater: opts.highWater, lowWater: opts.lowWater,
+          salience: { alpha: opts.salienceAlpha, beta: opts.salienceBeta, gamma: opts.salienceGamma, tauSeconds: opts.salienceTauSeconds },
+        });
+        const anchors = new AnchorBook({ D: hrr.D, anchorsMax: opts.anchorsMax });
         memory.load(rec.items, now);
         anchors.load(rec.anchors);
         const t2: Tenant = { memory, anchors, requests: 0, recallSeconds: 0 };
@@ -212,7 +227,7 @@ export async function createMemoryRoom(cfg: Config, hrr: Hrr): Promise<MemoryRoo
       const s = t.memory.stats();
       return {
         items: s.items, capacity: s.capacity, utilization: s.utilization, evictions: s.evictions,
-        anchors: t.anchors.size, anchorsMax: cfg.anchorsMax, saturation: t.anchors.saturation(),
+        anchors: t.anchors.size, anchorsMax: t.anchors.options.anchorsMax, saturation: t.anchors.saturation(),
       };
     },
   };
@@ -289,6 +304,15 @@ export async function createMemoryRoom(cfg: Config, hrr: Hrr): Promise<MemoryRoo
     },
     recent(limit) {
       return store.recentTenants(limit);
+    },
+    reconfigure(knobs) {
+      if (MEMORY_KNOBS.every((k) => knobs[k] === opts[k])) return;
+      opts = { ...knobs };
+      tenants.clear();
+      recalls = new TtlCache<string, CachedRecall>({ ttlMs: opts.recallCacheTtlMs, maxEntries: 10_000 });
+    },
+    stats() {
+      return { tenantsLoaded: tenants.size, embeddingCacheEntries: embeddings.size, recallCacheEntries: recalls.size };
     },
     async close() {
       const touches: Write[] = [...readSinceCommit].map((t) => ({ kind: 'tenant.touch', tenant: t, atMs: Date.now() }));

@@ -183,7 +183,7 @@ describe('HTTP routes and metrics', () => {
 describe('admin ops (adminOps on)', () => {
   it('knobs: reads the live knobs', async () => {
     const r = await client.request('knobs');
-    expect(r.knobs).toEqual({ unbindBeta: 1e-3, rerank: false, rerankMargin: 0.02, rerankCandidates: 8 });
+    expect(r.knobs).toMatchObject({ unbindBeta: 1e-3, rerank: false, rerankMargin: 0.02, rerankCandidates: 8 }); // every live knob: test/server/knobs.test.ts
   });
 
   it('knobs: unbindBeta = 0.01 takes effect at once in every worker (epsUsed = 0.01·‖b‖²)', async () => {
@@ -202,16 +202,19 @@ describe('admin ops (adminOps on)', () => {
   });
 
   it('drill elevated-epsilon reports a healthy engine', async () => {
+    // at the default beta: the 0.01 set above floors ~1% of a Gaussian key's bins, relErr ≈ 0.06 > the budget
+    await client.request('knobs', { set: { unbindBeta: 1e-3 } });
     const r = await client.request('drill', { scenario: 'elevated-epsilon' });
-    expect(r).toMatchObject({ ok: true, scenario: 'elevated-epsilon', healthy: true });
-    const worst = r.worstCosine as Record<string, number>;
-    for (const mode of ['exact', 'wiener', 'approx']) expect(worst[mode]).toBeGreaterThanOrEqual(0.999);
+    expect(r).toMatchObject({ ok: true, scenario: 'elevated-epsilon', pass: true });
+    const unitary = r.unitary as Record<string, { worstCosine: number }>;
+    for (const mode of ['exact', 'wiener', 'approx']) expect(unitary[mode].worstCosine).toBeGreaterThanOrEqual(0.999);
+    await client.request('knobs', { set: { unbindBeta: 0.01 } }); // as the knobs test left it (the replaced-worker test reads it)
   });
 
   it('drill role-cache-corruption purges, recomputes and verifies roles bit for bit', async () => {
     const r = await client.request('drill', { scenario: 'role-cache-corruption' });
-    expect(r).toMatchObject({ ok: true, scenario: 'role-cache-corruption' });
-    expect(r.verified as number).toBeGreaterThan(0);
+    expect(r).toMatchObject({ ok: true, scenario: 'role-cache-corruption', pass: true, corrupt: { memory: 0, file: 0 } });
+    expect((r.invariants as { memoryChecked: number }).memoryChecked).toBeGreaterThan(0);
     expect(r.computed as number).toBeGreaterThanOrEqual(64); // the default prewarm set
     expect(r.purged as number).toBeGreaterThanOrEqual(64);
     const { role } = await import('../../src/kernels/index.js');
