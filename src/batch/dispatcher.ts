@@ -7,7 +7,7 @@
  */
 import { describeBug, HoloError } from '../errors.js';
 import type { Metrics } from '../metrics/registry.js';
-import { OUT_OPS, type BatchResult, type Outcome, type TaskItem } from '../pool/messages.js';
+import { OUT_OPS, type BatchResult, type Knobs, type Outcome, type TaskItem } from '../pool/messages.js';
 import type { ShardPool } from '../pool/pool.js';
 import type { RoleRef, RoleTable } from '../roles/table.js';
 import type { ShardMap } from '../pool/shard.js';
@@ -40,6 +40,8 @@ export interface DispatcherOptions extends BatcherOptions {
    * would compute again. 0: only requests in flight at the same time coalesce.
    */
   coalesceLingerMs: number;
+  /** the live knobs and their version, read as each batch leaves (src/knobs/live.ts) */
+  knobs: () => { knobs: Knobs; version: number };
 }
 
 export class Dispatcher {
@@ -200,17 +202,26 @@ export class Dispatcher {
         if (this.arena && OUT_OPS.has(e.parsed.op)) item.out = e.out = this.arena.take();
         return item;
       });
-      const task = { type: 'batch' as const, kind, items, roles: refs, nowMs: Date.now() };
-      // The idle path (pool/local.ts): a lone cheap request while no other batch is out.
-      const local = entries.length === 1 && entries[0].gapMs! >= IDLE_GAP_MS && this.batcher.idle(1) && this.pool.canRunLocal(task);
-      if (local) this.metrics.idlePath.inc(items.length);
-      const res = local ? this.pool.runLocal(task) : await this.pool.run<BatchResult>(w, task);
+      const base = { type: 'batch' as const, kind, items, roles: refs, nowMs: Date.now() };
+      // The idle path (pool/local.ts): a lone cheap request while no other batch is out. It runs
+      // under the same live knobs a worker would (knobsFor is not called: w has not been sent them).
+      const local = entries.length === 1 && entries[0].gapMs! >= IDLE_GAP_MS && this.batcher.idle(1) && this.pool.canRunLocal(base);
+      let res: BatchResult;
+      if (local) {
+        const { knobs, version } = this.opts.knobs();
+        this.metrics.idlePath.inc(items.length);
+        res = this.pool.runLocal({ ...base, knobsVersion: version }, knobs);
+      } else {
+        res = await this.pool.run<BatchResult>(w, { ...base, ...this.knobsFor(w) });
+      }
       this.metrics.record(res.obs, w, entries.map((e) => e.shard));
       // computations by op: a batch is usually one op, so count runs of equal ops
       let runOp = entries[0].parsed.op, runLen = 0;
       entries.forEach((e, i) => {
         if (e.parsed.op !== runOp) { this.metrics.computations.labels(runOp).inc(runLen); runOp = e.parsed.op; runLen = 0; }
         runLen++;
+        const o = res.outcomes[i];
+        if (o.ok && o.result.overBudget === true) this.metrics.overBudget.inc({ op: e.parsed.op });
         this.finish(e, res.outcomes[i]);
       });
       this.metrics.computations.labels(runOp).inc(runLen);
@@ -224,4 +235,15 @@ export class Dispatcher {
       this.roles.release(refs);
     }
   }
+  /** The knobs' version for a batch to worker w, with their values if w has not had them. */
+  private knobsFor(w: number): { knobsVersion: number; knobs?: Knobs } {
+    const { knobs, version } = this.opts.knobs();
+    if (this.pool.restarts !== this.restartsSeen) { this.knobsSent.fill(-1); this.restartsSeen = this.pool.restarts; }
+    if (this.knobsSent[w] === version) return { knobsVersion: version };
+    this.knobsSent[w] = version;
+    return { knobsVersion: version, knobs };
+  }
+  /** per worker, the knobs version last sent (-1: none; a replaced thread gets them again) */
+  private readonly knobsSent = new Int32Array(256).fill(-1); // workers ≤ 256 (knob table)
+  private restartsSeen = 0;
 }

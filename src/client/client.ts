@@ -187,10 +187,13 @@ export class HoloClient {
     const p = b instanceof Float32Array ? { a: bin(a), b: bin(b) } : { a: bin(a), role: b.role };
     return f32((await this.request('bind', p)).vector as Uint8Array);
   }
-  async unbind(c: Float32Array, b: Float32Array | { role: string }, opts: { mode?: 'exact' | 'wiener' | 'approx'; eps?: number; snr?: number; beta?: number } = {}): Promise<{ vector: Float32Array; epsUsed: number; flooredBins: number }> {
+  async unbind(c: Float32Array, b: Float32Array | { role: string }, opts: { mode?: 'exact' | 'wiener' | 'approx'; eps?: number; snr?: number; beta?: number } = {}): Promise<{ vector: Float32Array; epsUsed: number; flooredBins: number; relErr: number; overBudget: boolean }> {
     const p = b instanceof Float32Array ? { c: bin(c), b: bin(b) } : { c: bin(c), role: b.role };
     const r = await this.request('unbind', { ...p, ...opts });
-    return { vector: f32(r.vector as Uint8Array), epsUsed: r.epsUsed as number, flooredBins: r.flooredBins as number };
+    return {
+      vector: f32(r.vector as Uint8Array), epsUsed: r.epsUsed as number, flooredBins: r.flooredBins as number,
+      relErr: r.relErr as number, overBudget: r.overBudget as boolean,
+    };
   }
   async bundle(vectors: Float32Array[], weights?: number[]): Promise<Float32Array> {
     return f32((await this.request('bundle', { vectors: vectors.map(bin), weights })).vector as Uint8Array);

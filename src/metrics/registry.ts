@@ -121,6 +121,9 @@ export class Metrics {
   });
   readonly tenantUnloads = new Counter({ name: 'holoserve_tenant_unloads_total', help: 'Tenants unloaded from RAM past memoryBudgetBytes (least recently used; durable in the store)', registers: [this.registry] });
   readonly tenantLoads = new Counter({ name: 'holoserve_tenant_loads_total', help: 'Tenants loaded from the store into RAM (first use, or again after an unload)', registers: [this.registry] });
+  // The knob table's live knobs (booleans as 0/1) and the truth budget (issue #11)
+  readonly knob = new Gauge({ name: 'holoserve_knob', help: 'Current value of each live knob (booleans 0/1)', labelNames: ['name'], registers: [this.registry] });
+  readonly overBudget = new Counter({ name: 'holoserve_over_budget_total', help: 'Computed replies whose reported error exceeds the truth budget (overBudget: true)', labelNames: ['op'], registers: [this.registry] });
   readonly commitSeconds = new Histogram({ name: 'holoserve_store_commit_seconds', help: 'Durable store commit time per batch, seconds', buckets: LATENCY_BUCKETS, registers: [this.registry] });
 
   constructor() {

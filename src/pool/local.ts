@@ -32,8 +32,8 @@ export class LocalExecutor {
     private readonly cfg: Config,
     private readonly hrr: Hrr,
     private readonly roles: RoleTableView,
-    /** the live knobs (ShardPool.broadcast keeps them current) */
-    readonly knobs: Knobs,
+    /** the live knobs of the last batch run here (each batch brings the current ones) */
+    private knobs: Knobs,
   ) {}
 
   static async create(cfg: Config, roleTable: SharedArrayBuffer, knobs: Knobs): Promise<LocalExecutor> {
@@ -46,8 +46,13 @@ export class LocalExecutor {
     return this.hrr.engine.layout;
   }
 
-  /** Runs a batch of LOCAL_OPS items synchronously, as a worker would. */
-  run(task: BatchTask): BatchResult {
+  /**
+   * Runs a batch of LOCAL_OPS items synchronously, as a worker would, under `knobs`: the live
+   * knobs of this moment (unbindBeta, wienerSnr, the truth budget), so a lone request answers
+   * exactly as the same request batched to a worker.
+   */
+  run(task: BatchTask, knobs: Knobs): BatchResult {
+    this.knobs = knobs;
     const obs = emptyObs();
     obs.rolesComputed = computeRoles(this.hrr, this.roles, task.roles, this.cfg.roleSeed);
     const ctx: ExecContext = {

@@ -4,6 +4,9 @@
  */
 import type { Budget, ErrorCode } from '../errors.js';
 import type { RoleRef } from '../roles/table.js';
+import type { Knobs } from '../knobs/table.js';
+
+export type { Knobs };
 
 /** One request inside a batch. */
 export interface TaskItem {
@@ -28,29 +31,28 @@ export interface BatchTask {
   roles: RoleRef[];
   /** wall clock at dispatch, ms (memory timestamps come from here, so a batch sees one time) */
   nowMs: number;
+  /**
+   * The live knobs' version at dispatch, and their values when this worker has not been sent
+   * that version yet (a structured clone of them costs ~15 µs, so they travel once per change).
+   * The worker takes them as the task arrives: every batch runs under one consistent set.
+   */
+  knobsVersion: number;
+  knobs?: Knobs;
 }
 
 /** Start-up and drills; answered with WorkerInfo or a count. */
 export type ControlTask =
   | { type: 'init' }
   | { type: 'roles.compute'; roles: RoleRef[] }
-  | { type: 'roles.verify'; roles: RoleRef[] }
   | { type: 'pin'; texts: string[]; roles: RoleRef[] }
   | { type: 'prefetch'; tenants: string[] }
   | { type: 'recent'; limit: number }
   | { type: 'load' }
-  | { type: 'knobs'; knobs: Partial<Knobs> }
+  | { type: 'status' }
+  | { type: 'roles.check'; items: { token: string; slot?: number; data?: Float32Array }[] }
   | { type: 'close' };
 
 export type Task = BatchTask | ControlTask;
-
-/** Settings that can change while serving (sent to every worker). */
-export interface Knobs {
-  unbindBeta: number;
-  rerank: boolean;
-  rerankMargin: number;
-  rerankCandidates: number;
-}
 
 export type Outcome =
   | { ok: true; result: Record<string, unknown> }

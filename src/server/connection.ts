@@ -45,7 +45,7 @@ export class FrameHandler {
     private readonly metrics: Metrics,
     private readonly state: ServerState,
     private readonly hello: () => Record<string, unknown>,
-    /** admin ops (knobs, drill), answered on the main thread */
+    /** admin ops (knobs, drill, status), answered on the main thread */
     private readonly inline: (p: Parsed) => Promise<Record<string, unknown>>,
   ) {
     this.uwsLimit = uwsBackpressureBytes(cfg);

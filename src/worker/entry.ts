@@ -12,7 +12,7 @@ import { Hrr } from '../kernels/hrr/hrr.js';
 import type { Graph } from '../kernels/graph/csr.js';
 import type { Config } from '../config.js';
 import { computeRoles, tableRoleSource, type ExecContext } from './context.js';
-import { DRILL_HANDLERS } from './drill.js';
+import { checkRoles, DRILL_HANDLERS } from './drill.js';
 import { GRAPH_HANDLERS } from './graph.js';
 import { HRR_HANDLERS, type Handler } from './hrr.js';
 import { createMemoryRoom } from './memory.js';
@@ -20,21 +20,24 @@ import { OT_HANDLERS } from './ot.js';
 import { transferables, withTransfer } from './transfer.js';
 import { emptyObs, type BatchResult, type BatchTask, type Knobs, type Outcome, type Task, type WorkerInfo } from '../pool/messages.js';
 import { RoleTableView } from '../roles/table.js';
+import { pick } from '../knobs/live.js';
 import { loadWasm, wasmStatus } from '../kernels/wasm/load.js';
 
 interface WorkerData {
   cfg: Config;
   roleTable: SharedArrayBuffer;
+  /** the live knobs when this thread was started (a replacement gets the current ones) */
+  knobs?: Knobs;
+  knobsVersion?: number;
 }
 
-const { cfg, roleTable } = workerData as WorkerData;
+const { cfg, roleTable, knobs: startKnobs } = workerData as WorkerData;
 const choice = await createEngine(cfg.dim, cfg.fftEngine);
 const hrr = new Hrr(choice.engine);
 const roles = new RoleTableView(roleTable);
 const graphs = new Map<string, Graph>();
-const knobs: Knobs = {
-  unbindBeta: cfg.unbindBeta, rerank: cfg.rerank, rerankMargin: cfg.rerankMargin, rerankCandidates: cfg.rerankCandidates,
-};
+/** the live knobs as of the last task received (batch tasks carry them when they change) */
+let knobs: Knobs = startKnobs ?? pick(cfg);
 const memory = await createMemoryRoom(cfg, hrr);
 
 const HANDLERS: Record<string, Handler> = { ...HRR_HANDLERS, ...OT_HANDLERS, ...GRAPH_HANDLERS, ...memory.handlers, ...DRILL_HANDLERS };
@@ -47,13 +50,20 @@ const HANDLERS: Record<string, Handler> = { ...HRR_HANDLERS, ...OT_HANDLERS, ...
 let memoryTail: Promise<unknown> = Promise.resolve();
 
 function runBatch(task: BatchTask): Promise<BatchResult> {
-  if (task.kind !== 'memory') return runBatchNow(task);
-  const run = memoryTail.then(() => runBatchNow(task));
+  // The knobs are taken as the task arrives, before any wait: tasks are received in dispatch
+  // order, so each runs under the set of its version even when a memory batch waits its turn.
+  if (task.knobs) knobs = task.knobs;
+  const k = knobs;
+  if (task.kind !== 'memory') return runBatchNow(task, k);
+  const run = memoryTail.then(() => {
+    memory.reconfigure(k); // between memory batches: each sees one set of options
+    return runBatchNow(task, k);
+  });
   memoryTail = run.catch(() => undefined);
   return run;
 }
 
-async function runBatchNow(task: BatchTask): Promise<BatchResult> {
+async function runBatchNow(task: BatchTask, knobs: Knobs): Promise<BatchResult> {
   const obs = emptyObs();
   obs.rolesComputed = computeRoles(hrr, roles, task.roles, cfg.roleSeed);
   const roleSource = tableRoleSource(roles, task.roles);
@@ -110,19 +120,6 @@ export default async function handle(task: Task): Promise<unknown> {
     }
     case 'roles.compute':
       return computeRoles(hrr, roles, task.roles, cfg.roleSeed);
-    case 'roles.verify': {
-      // The corruption drill's invariant: a stored role equals a fresh computation, bit for bit.
-      const bad: string[] = [];
-      const scratch = new RoleTableView(roleTable);
-      for (const r of task.roles) {
-        const stored = Float32Array.from(scratch.data.subarray(r.slot * 2 * hrr.D, (r.slot + 1) * 2 * hrr.D));
-        scratch.clear(r.slot);
-        computeRoles(hrr, scratch, [r], cfg.roleSeed);
-        const fresh = scratch.data.subarray(r.slot * 2 * hrr.D, (r.slot + 1) * 2 * hrr.D);
-        for (let i = 0; i < fresh.length; i++) if (!Object.is(fresh[i], stored[i])) { bad.push(r.token); break; }
-      }
-      return bad;
-    }
     case 'pin': {
       // System prompts (seed §5 step 3): encoded once and pinned in the embedding cache.
       computeRoles(hrr, roles, task.roles, cfg.roleSeed);
@@ -136,9 +133,10 @@ export default async function handle(task: Task): Promise<unknown> {
       return memory.recent(task.limit);
     case 'prefetch':
       return memory.prefetch(task.tenants);
-    case 'knobs':
-      Object.assign(knobs, task.knobs);
-      return knobs;
+    case 'roles.check':
+      return checkRoles(hrr, roles, task.items, cfg.roleSeed);
+    case 'status':
+      return { threadId, ...memory.stats(), graphs: graphs.size, knobsSeen: knobs };
     case 'close':
       await memory.close();
       return true;

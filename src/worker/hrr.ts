@@ -3,6 +3,7 @@ import { bind, bindSpectrum } from '../kernels/hrr/bind.js';
 import { bundle } from '../kernels/hrr/bundle.js';
 import { cosine } from '../kernels/hrr/cosine.js';
 import { unbind, unbindRole, type UnbindMode, type UnbindResult } from '../kernels/hrr/unbind.js';
+import { unbindOptions, unitaryUnbindError } from './budget.js';
 import type { ExecContext } from './context.js';
 import { fresh } from './transfer.js';
 
@@ -38,17 +39,15 @@ export const HRR_HANDLERS: Record<string, Handler> = {
 
   unbind: (ctx, p) => {
     const out = outVector(ctx);
-    const opts = {
-      mode: p.mode as UnbindMode,
-      eps: p.eps as number | undefined,
-      snr: p.snr as number | undefined,
-      beta: (p.beta as number | undefined) ?? ctx.knobs.unbindBeta,
-    };
-    const r = p.role !== undefined
+    // The truth budget (worker/budget.ts): the filter's error; a role's |R_k| = 1 gives it in closed form.
+    const byRole = p.role !== undefined;
+    const opts = { ...unbindOptions(ctx.knobs, p), report: !byRole };
+    const r = byRole
       ? unbindRole(ctx.hrr, p.c as Float32Array, ctx.roleSource.spectrum(p.role as string), opts, out)
       : unbind(ctx.hrr, p.c as Float32Array, p.b as Float32Array, opts, out);
     observeUnbind(ctx, opts.mode, r);
-    return { vector: out, epsUsed: r.epsUsed, flooredBins: r.floored };
+    const relErr = byRole ? unitaryUnbindError(opts.mode, r.epsUsed) : r.relErr!;
+    return { vector: out, epsUsed: r.epsUsed, flooredBins: r.floored, relErr, overBudget: relErr > ctx.knobs.epsilonTotal };
   },
 
   bundle: (_ctx, p) => ({ vector: bundle(p.vectors as Float32Array[], p.weights as Float64Array | null) }),

@@ -18,7 +18,7 @@ import { AnchorBook } from '../memory/anchors.js';
 import { LruCache, TtlCache } from '../memory/cache.js';
 import { setScanSplitter } from '../memory/scan.js';
 import { TenantMemory, type RecallHit } from '../memory/tenant.js';
-import type { BatchObs, Outcome, TaskItem, TenantLoad } from '../pool/messages.js';
+import type { BatchObs, Knobs, Outcome, TaskItem, TenantLoad } from '../pool/messages.js';
 import { openStore } from '../store/open.js';
 import type { Store, Write } from '../store/store.js';
 import type { ExecContext } from './context.js';
@@ -68,8 +68,19 @@ export interface MemoryRoom {
   load(): TenantLoad[];
   /** Tenants most recently active (by their last durable touch), most recent first. */
   recent(limit: number): Promise<string[]>;
+  /**
+   * Live memory knobs (water marks, salience weights, anchorsMax, recallCacheTtlMs) changed:
+   * loaded tenants leave memory (their state is durable) and reload with the new options at
+   * their next batch; the recall cache starts empty. Called between batches, so a batch sees one set.
+   */
+  reconfigure(knobs: Knobs): void;
+  /** tenants loaded, cache sizes (status) */
+  stats(): Record<string, number>;
   close(): Promise<void>;
 }
+
+/** The knobs a tenant or the recall cache is built with. */
+const MEMORY_KNOBS = ['highWater', 'lowWater', 'salienceAlpha', 'salienceBeta', 'salienceGamma', 'salienceTauSeconds', 'anchorsMax', 'recallCacheTtlMs'] as const;
 
 /** The vector's own bytes (it may be a view into a larger shared block: vectors are pooled). */
 function bytesOf(v: Float32Array): Uint8Array {
@@ -84,7 +95,8 @@ export async function createMemoryRoom(cfg: Config, hrr: Hrr): Promise<MemoryRoo
   const tenants = new Map<string, Tenant>();
   const loading = new Map<string, Promise<Tenant>>();
   const embeddings = new LruCache<string, Float32Array>(cfg.embeddingCacheSize);
-  const recalls = new TtlCache<string, CachedRecall>({ ttlMs: cfg.recallCacheTtlMs, maxEntries: 10_000 });
+  let opts: Pick<Knobs, typeof MEMORY_KNOBS[number]> = { ...cfg };
+  let recalls = new TtlCache<string, CachedRecall>({ ttlMs: opts.recallCacheTtlMs, maxEntries: 10_000 });
   const readSinceCommit = new Set<string>();
   // memoryBudgetBytes, split evenly over the workers; `tenants` is kept in use order (a Map
   // iterates in insertion order: every use re-inserts), so the first entries are the least
@@ -111,8 +123,11 @@ export async function createMemoryRoom(cfg: Config, hrr: Hrr): Promise<MemoryRoo
       p = (async () => {
         const rec = await store.loadTenant(name);
         const now = Date.now();
-        const memory = new TenantMemory({ D: hrr.D, capacity: cfg.memoryCapacity, evictionPolicy: cfg.evictionPolicy });
-        const anchors = new AnchorBook({ D: hrr.D, anchorsMax: cfg.anchorsMax });
+        const memory = new TenantMemory({
+          D: hrr.D, capacity: cfg.memoryCapacity, evictionPolicy: cfg.evictionPolicy, highWater: opts.highWater, lowWater: opts.lowWater,
+          salience: { alpha: opts.salienceAlpha, beta: opts.salienceBeta, gamma: opts.salienceGamma, tauSeconds: opts.salienceTauSeconds },
+        });
+        const anchors = new AnchorBook({ D: hrr.D, anchorsMax: opts.anchorsMax });
         memory.load(rec.items, now);
         anchors.load(rec.anchors);
         const t2: Tenant = { memory, anchors, requests: 0, recallSeconds: 0 };
@@ -179,7 +194,7 @@ export async function createMemoryRoom(cfg: Config, hrr: Hrr): Promise<MemoryRoo
     const q = p.vector !== undefined
       ? createHash('sha1').update(bytesOf(p.vector as Float32Array)).digest('base64')
       : 't:' + (knobs.rerank ? `${knobs.rerankMargin}:${knobs.rerankCandidates}:` : 'off:') + (p.text as string);
-    const scanKey = `${(p.mode as string | undefined) ?? cfg.recallMode}:${(p.oversampling as number | undefined) ?? cfg.recallOversampling}:${knobs.rerank ? knobs.rerankMargin : 'off'}`;
+    const scanKey = `${(p.mode as string | undefined) ?? knobs.recallMode}:${(p.oversampling as number | undefined) ?? knobs.recallOversampling}:${knobs.rerank ? knobs.rerankMargin : 'off'}`;
     // JSON of the parts, not a NUL-joined string: tenants and texts may contain NUL, so joining
     // made (tenant 'cv', k 1, text 'b\u00002\u0000t:c') and (tenant 'cv\u00001\u0000t:b', k 2, text 'c')
     // one key, and one tenant was served the other's cached hits (test/server/isolation.test.ts).
@@ -247,7 +262,7 @@ export async function createMemoryRoom(cfg: Config, hrr: Hrr): Promise<MemoryRoo
       const knobs = ctx.knobs;
       const wide = knobs.rerank && p.text !== undefined ? Math.max(k, knobs.rerankCandidates) : k;
       const query = vectorOf(ctx, p);
-      const scan = { mode: (p.mode as 'exact' | 'binary' | undefined) ?? cfg.recallMode, oversampling: (p.oversampling as number | undefined) ?? cfg.recallOversampling };
+      const scan = { mode: (p.mode as 'exact' | 'binary' | undefined) ?? knobs.recallMode, oversampling: (p.oversampling as number | undefined) ?? knobs.recallOversampling };
       let r = t.memory.recall(query, wide, ctx.nowMs, scan);
       // The seed's "rerank only for low margin", on the binary index: with the rerank knob on, a
       // binary recall whose margin is below rerankMargin is rescored again over 4× the candidates.
@@ -289,7 +304,7 @@ export async function createMemoryRoom(cfg: Config, hrr: Hrr): Promise<MemoryRoo
       const s = t.memory.stats();
       return {
         items: s.items, capacity: s.capacity, utilization: s.utilization, evictions: s.evictions,
-        anchors: t.anchors.size, anchorsMax: cfg.anchorsMax, saturation: t.anchors.saturation(),
+        anchors: t.anchors.size, anchorsMax: t.anchors.options.anchorsMax, saturation: t.anchors.saturation(),
       };
     },
   };
@@ -365,6 +380,17 @@ export async function createMemoryRoom(cfg: Config, hrr: Hrr): Promise<MemoryRoo
     },
     recent(limit) {
       return store.recentTenants(limit);
+    },
+    reconfigure(knobs) {
+      if (MEMORY_KNOBS.every((k) => knobs[k] === opts[k])) return;
+      opts = { ...knobs };
+      // Through unload (not a bare clear): the slabs are freed and the budget's held bytes stay
+      // right; a tenant being loaded is skipped here and joins with the old marks until next time.
+      for (const name of [...tenants.keys()]) unload(name);
+      recalls = new TtlCache<string, CachedRecall>({ ttlMs: opts.recallCacheTtlMs, maxEntries: 10_000 });
+    },
+    stats() {
+      return { tenantsLoaded: tenants.size, embeddingCacheEntries: embeddings.size, recallCacheEntries: recalls.size };
     },
     async close() {
       const touches: Write[] = [...readSinceCommit].map((t) => ({ kind: 'tenant.touch', tenant: t, atMs: Date.now() }));

@@ -32,8 +32,9 @@ def _deps_missing():
 
 _missing = _deps_missing()
 if _missing:
-    if os.path.exists('/usr/bin/python3') and not os.environ.get('HOLOSERVE_INTEROP_REEXEC'):
-        os.environ['HOLOSERVE_INTEROP_REEXEC'] = '1'
+    # (not a HOLOSERVE_* name: the server refuses unknown HOLOSERVE_* variables, and inherits this env)
+    if os.path.exists('/usr/bin/python3') and not os.environ.get('INTEROP_REEXEC'):
+        os.environ['INTEROP_REEXEC'] = '1'
         os.execv('/usr/bin/python3', ['/usr/bin/python3', os.path.abspath(__file__), *sys.argv[1:]])
     sys.stderr.write(f"interop: {sys.executable} lacks {', '.join(_missing)} (Debian: apt-get install "
                      'python3-msgpack python3-websockets python3-numpy python3-scipy python3-pot)\n')
@@ -109,6 +110,10 @@ def unbind_ref(c, B, power, mode, eps=None, snr=None, beta=None):
     spectrum with power 1); see hrr_reference.unbind_spectrum. approx: irfft(rfft(c)·conj(B))."""
     if mode == 'approx':
         return irfft(rfft(c) * np.conj(B), len(c)), 0.0, 0, math.inf
+    # The server's live defaults (docs/OPERATIONS.md "The truth budget"): wiener without snr uses
+    # max(beta or 1/wienerSnr, wienerLambda) = 1e-4 by default; exact max(beta or unbindBeta, apprEps).
+    if mode == 'wiener' and snr is None:
+        beta = max(beta if beta is not None else 1e-4, 1e-4)
     return unbind_spectrum(c, B, power, mode, eps=eps, snr=snr, beta=beta)
 
 

@@ -54,6 +54,10 @@ describe('/metrics: every documented metric moves under a workload', () => {
     const first = await scrape(srv.http);
     const prewarmed = Number(/prewarmed (\d+) roles/.exec(srv.output())![1]);
 
+    // — a live knob changed through the admin op (holoserve_knob{name})
+    const knobSet = await client.request('knobs', { set: { rerankMargin: 0.05 } });
+    expect(knobSet.changed).toEqual([{ name: 'rerankMargin', old: 0.02, new: 0.05 }]);
+
     // — HRR: coalescing, roles (miss, hit, eviction at capacity 70), the eps signal
     const a = seededVec(1, D), b = seededVec(2, D);
     await Promise.all([client.bind(a, b), client.bind(a, b)]);
@@ -68,7 +72,11 @@ describe('/metrics: every documented metric moves under a workload', () => {
     const b2 = norm(b) ** 2;
     const u = await client.unbind(refBind(a, b), b, { beta: 0.125 });
     expect(u.flooredBins).toBeGreaterThan(0);
-    await client.unbind(refBind(a, b), b, { mode: 'wiener', snr: 4 / b2 });
+    const w = await client.unbind(refBind(a, b), b, { mode: 'wiener', snr: 4 / b2 });
+    // the truth budget: λ = ‖b‖²/4 costs far more than epsilon_total (0.05), so this reply is over budget
+    expect(w.relErr).toBeGreaterThan(0.05);
+    expect(w.overBudget).toBe(true);
+    const overBudgetUnbinds = [u, w].filter((x) => x.overBudget === true).length;
 
     // — memory: one tenant past its capacity of 8, texts twice (embedding hit), recall twice (cache hit), anchors, cleanup
     const tenant = 'metrics-tenant';
@@ -206,6 +214,12 @@ describe('/metrics: every documented metric moves under a workload', () => {
         expect(metric(budget, 'holoserve_tenant_loads_total') - metric(last, 'holoserve_tenant_loads_total')).toBeGreaterThanOrEqual(3); // two new tenants, one loaded again
       },
       store_commit_seconds: () => expect(moved('store_commit_seconds')).toBeGreaterThanOrEqual(1),
+      knob: () => {
+        expect(metric(first, 'holoserve_knob', { name: 'rerankMargin' })).toBe(0.02);
+        expect(metric(last, 'holoserve_knob', { name: 'rerankMargin' })).toBe(0.05);
+        expect(metric(last, 'holoserve_knob', { name: 'epsilonTotal' })).toBe(0.05);
+      },
+      over_budget_total: () => expect(moved('over_budget_total', { op: 'unbind' })).toBe(overBudgetUnbinds),
     };
 
     const local = new Metrics();
