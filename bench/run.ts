@@ -2,13 +2,14 @@
  * `npm run bench`: every kernel benchmark in one run, single thread, medians after warm-up,
  * each ratio measured side by side (ours and the native baseline in the same run, because this
  * machine is shared and noisy). Prints one table and writes bench/results/kernels.json.
- * The served-path numbers come from the load harness (`npm run load`), bench/load.ts.
+ * The served-path numbers come from the load harness (`npm run load`), bench/load/.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { runHeatBench } from './heat.bench.js';
 import { runHrrBench } from './hrr.bench.js';
 import { runMemoryBench } from './memory.bench.js';
+import { runRecallBench, runSplitBench } from './recall.bench.js';
 import { runSinkhornBench } from './sinkhorn.bench.js';
 import type { Row } from './timing.js';
 
@@ -37,6 +38,7 @@ if (want('hrr')) rows.push(...(await runHrrBench()));
 if (want('sinkhorn')) rows.push(...runSinkhornBench());
 if (want('heat')) rows.push(...runHeatBench());
 if (want('memory')) rows.push(...(await runMemoryBench()));
+if (want('recall')) rows.push(...runRecallBench(), ...(await runSplitBench()));
 print(rows);
 const out = new URL('./results/', new URL('../../bench/', import.meta.url));
 mkdirSync(out, { recursive: true });

@@ -1,5 +1,5 @@
 /**
- * A tiny, dependency-free SVG line-plot writer for the load harness (bench/load.ts): panels
+ * A tiny, dependency-free SVG line-plot writer for the load harness (bench/load/): panels
  * stacked vertically, each with linear or log axes, grid, tick labels, polylines and a legend.
  * Two helpers build the panels the harness draws: a latency percentile curve on a log x axis
  * of 1/(1−p) (so 90%, 99%, 99.9% … are evenly spaced, HdrHistogram's plot), and latency or

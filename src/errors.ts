@@ -10,7 +10,8 @@ export const ERROR_CODES = {
   not_found: 'a named object (graph, tenant item, anchor) does not exist',
   overloaded: 'too many requests in flight (connection credits or server queue)',
   unauthorized: 'the connection may not use this tenant, or did not authenticate',
-  unavailable: 'the server is not ready yet or is shutting down',
+  unavailable: 'the server is not ready yet or is shutting down, or its shared store (Redis) is unreachable: retry',
+  moved: 'the tenant is served by another holoserve process: the message is its URL (clients reconnect there and retry)',
   internal: 'a bug or a crashed worker: the request was not completed',
 } as const;
 

@@ -35,6 +35,14 @@ export class Batcher<E> {
     this.immediate = new Array(opts.workers);
   }
 
+  /** Nothing queued and no batch in flight but `batches` (the caller's own). */
+  idle(batches = 0): boolean {
+    if (this.queued > 0) return false;
+    let n = 0;
+    for (let w = 0; w < this.inflight.length; w++) n += this.inflight[w];
+    return n <= batches;
+  }
+
   /** Batches sent to worker w and not yet answered. */
   busy(w: number): number {
     return this.inflight[w];

@@ -7,12 +7,13 @@
  */
 import { describeBug, HoloError } from '../errors.js';
 import type { Metrics } from '../metrics/registry.js';
-import type { BatchResult, Outcome, TaskItem } from '../pool/messages.js';
+import { OUT_OPS, type BatchResult, type Knobs, type Outcome, type TaskItem } from '../pool/messages.js';
 import type { ShardPool } from '../pool/pool.js';
 import type { RoleRef, RoleTable } from '../roles/table.js';
 import type { ShardMap } from '../pool/shard.js';
 import type { Parsed } from '../protocol/ops.js';
 import { Batcher, type BatcherOptions } from './batcher.js';
+import { IDLE_GAP_MS } from '../pool/local.js';
 import type { VectorArena } from '../protocol/arena.js';
 import { Coalescer, coalesceKey } from './coalescer.js';
 
@@ -21,7 +22,11 @@ interface Entry {
   /** the shard it routes to, -1 for unrouted ops */
   shard: number;
   key?: string;
+  /** the pooled slot the worker writes this request's result vector into (OUT_OPS) */
+  out?: Float32Array;
   enqueuedAt: number;
+  /** ms since the request submitted before this one (the idle path takes lone requests only) */
+  gapMs?: number;
   promise: Promise<Outcome>;
   resolve: (o: Outcome) => void;
 }
@@ -35,6 +40,8 @@ export interface DispatcherOptions extends BatcherOptions {
    * would compute again. 0: only requests in flight at the same time coalesce.
    */
   coalesceLingerMs: number;
+  /** the live knobs and their version, read as each batch leaves (src/knobs/live.ts) */
+  knobs: () => { knobs: Knobs; version: number };
 }
 
 export class Dispatcher {
@@ -43,6 +50,7 @@ export class Dispatcher {
   /** per shard, bumped by each write: reads coalesce only within one epoch */
   private readonly epochs: Uint32Array;
   private knobsEpoch = 0;
+  private lastSubmitAt = -Infinity;
   /** requests accepted and not yet answered (for draining) */
   pending = 0;
   private idleWaiters: (() => void)[] = [];
@@ -81,7 +89,9 @@ export class Dispatcher {
     }
     let resolve!: (o: Outcome) => void;
     const promise = new Promise<Outcome>((r) => { resolve = r; });
-    const entry: Entry = { parsed, shard, key, enqueuedAt: performance.now(), promise, resolve };
+    const now = performance.now();
+    const entry: Entry = { parsed, shard, key, enqueuedAt: now, gapMs: now - this.lastSubmitAt, promise, resolve };
+    this.lastSubmitAt = now;
     if (key !== undefined) this.coalescer.add(key, entry);
     this.pending++;
     const w = shard >= 0 ? shard % this.pool.size : this.leastBusy();
@@ -155,20 +165,32 @@ export class Dispatcher {
     e.resolve(o);
     const key = e.key;
     if (key !== undefined && o.ok && this.opts.coalesceLingerMs > 0 && e.parsed.kind !== 'memory') {
-      // Joinable a little longer; its vectors stay held (sameRequest compares them) until then.
+      // Joinable a little longer; its vectors stay held (sameRequest compares them, joiners
+      // reply from its result slot) until then.
       setTimeout(() => {
         this.coalescer.remove(key, e);
-        this.arena?.release(e.parsed.params);
+        this.releaseVectors(e);
       }, this.opts.coalesceLingerMs).unref();
     } else {
       if (key !== undefined) this.coalescer.remove(key, e);
-      this.arena?.release(e.parsed.params); // the worker is done with them
+      if (e.out) {
+        // The result slot is read by the replies (connection.ts encodes in a `then` of this
+        // promise, registered before this one, so it runs first).
+        e.promise.then(() => this.releaseVectors(e));
+      } else {
+        this.releaseVectors(e); // the worker is done with them
+      }
     }
     if (--this.pending === 0) {
       const ws = this.idleWaiters;
       this.idleWaiters = [];
       for (const r of ws) r();
     }
+  }
+
+  private releaseVectors(e: Entry): void {
+    this.arena?.release(e.parsed.params);
+    if (e.out) this.arena?.give(e.out);
   }
 
   private async run(w: number, kind: string, entries: Entry[]): Promise<void> {
@@ -183,12 +205,14 @@ export class Dispatcher {
 
   private async runNow(w: number, kind: string, entries: Entry[]): Promise<void> {
     const now = performance.now();
-    this.metrics.batchSize.observe({ kind }, entries.length);
+    // Bookkeeping once per batch: labelled children looked up once, counters added once.
+    this.metrics.batchSize.labels(kind).observe(entries.length);
     this.metrics.queued.set(this.batcher.queued);
+    const wait = this.metrics.queueWait.labels(kind);
     for (const e of entries) {
-      const wait = (now - e.enqueuedAt) / 1000;
-      this.metrics.queueWait.observe({ kind }, wait);
-      this.metrics.waited(w, e.shard, wait);
+      const s = (now - e.enqueuedAt) / 1000;
+      wait.observe(s);
+      this.metrics.waited(w, e.shard, s);
     }
     let refs: RoleRef[] = [];
     const roles = this.roles; // the table these refs come from, whatever a switch does meanwhile
@@ -211,14 +235,38 @@ export class Dispatcher {
       }
       entries = admitted;
       if (entries.length === 0) return;
-      for (const r of refs) if (r.compute) this.metrics.roleCacheMisses.inc(); else this.metrics.roleCacheHits.inc();
-      const items: TaskItem[] = entries.map((e) => ({ op: e.parsed.op, params: e.parsed.params }));
-      const res = await this.pool.run<BatchResult>(w, { type: 'batch', kind, items, roles: refs, nowMs: Date.now() });
+      let misses = 0;
+      for (const r of refs) if (r.compute) misses++;
+      if (misses > 0) this.metrics.roleCacheMisses.inc(misses);
+      if (refs.length > misses) this.metrics.roleCacheHits.inc(refs.length - misses);
+      const items: TaskItem[] = entries.map((e) => {
+        const item: TaskItem = { op: e.parsed.op, params: e.parsed.params };
+        if (this.arena && OUT_OPS.has(e.parsed.op)) item.out = e.out = this.arena.take();
+        return item;
+      });
+      const base = { type: 'batch' as const, kind, items, roles: refs, nowMs: Date.now() };
+      // The idle path (pool/local.ts): a lone cheap request while no other batch is out. It runs
+      // under the same live knobs a worker would (knobsFor is not called: w has not been sent them).
+      const local = entries.length === 1 && entries[0].gapMs! >= IDLE_GAP_MS && this.batcher.idle(1) && this.pool.canRunLocal(base);
+      let res: BatchResult;
+      if (local) {
+        const { knobs, version } = this.opts.knobs();
+        this.metrics.idlePath.inc(items.length);
+        res = this.pool.runLocal({ ...base, knobsVersion: version }, knobs);
+      } else {
+        res = await this.pool.run<BatchResult>(w, { ...base, ...this.knobsFor(w) });
+      }
       this.metrics.record(res.obs, w, entries.map((e) => e.shard));
+      // computations by op: a batch is usually one op, so count runs of equal ops
+      let runOp = entries[0].parsed.op, runLen = 0;
       entries.forEach((e, i) => {
-        this.metrics.computations.inc({ op: e.parsed.op });
+        if (e.parsed.op !== runOp) { this.metrics.computations.labels(runOp).inc(runLen); runOp = e.parsed.op; runLen = 0; }
+        runLen++;
+        const o = res.outcomes[i];
+        if (o.ok && o.result.overBudget === true) this.metrics.overBudget.inc({ op: e.parsed.op });
         this.finish(e, res.outcomes[i]);
       });
+      this.metrics.computations.labels(runOp).inc(runLen);
     } catch (err) {
       const o: Outcome = err instanceof HoloError
         ? { ok: false, code: err.code, message: err.message }
@@ -229,4 +277,15 @@ export class Dispatcher {
       roles.release(refs);
     }
   }
+  /** The knobs' version for a batch to worker w, with their values if w has not had them. */
+  private knobsFor(w: number): { knobsVersion: number; knobs?: Knobs } {
+    const { knobs, version } = this.opts.knobs();
+    if (this.pool.restarts !== this.restartsSeen) { this.knobsSent.fill(-1); this.restartsSeen = this.pool.restarts; }
+    if (this.knobsSent[w] === version) return { knobsVersion: version };
+    this.knobsSent[w] = version;
+    return { knobsVersion: version, knobs };
+  }
+  /** per worker, the knobs version last sent (-1: none; a replaced thread gets them again) */
+  private readonly knobsSent = new Int32Array(256).fill(-1); // workers ≤ 256 (knob table)
+  private restartsSeen = 0;
 }

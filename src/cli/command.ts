@@ -1,4 +1,4 @@
-/** One `holoserve <sub>` command (src/cli/main.ts dispatches; the contract in the team's AREAS). */
+/** One `holoserve <sub>` subcommand (src/cli/commands/<sub>.ts; contract in AREAS.md). */
 export interface Command {
   name: string;
   summary: string; // one line for `holoserve --help`

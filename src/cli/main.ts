@@ -1,25 +1,41 @@
 #!/usr/bin/env node
 /**
- * `holoserve <sub> ...`: dispatches to src/cli/commands/<sub>.ts. (Minimal dispatcher; the
- * serve/knobs/drill/status commands join COMMANDS on their branch.)
+ * `holoserve <subcommand> [args]`: the operator CLI. serve starts a server; the others talk to
+ * a running one through its admin ops (--url, --token) and print JSON.
  */
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Command } from './command.js';
-import { command as dimension } from './commands/dimension.js';
+import { command as serve } from './commands/serve.js';
+import { command as knobs } from './commands/knobs.js';
+import { command as drill } from './commands/drill.js';
+import { command as status } from './commands/status.js';
 import { command as plan } from './commands/plan.js';
+import { command as dimension } from './commands/dimension.js';
+import { nearest } from '../knobs/load.js';
 
-const COMMANDS: Command[] = [plan, dimension];
+export const COMMANDS: Command[] = [serve, knobs, drill, status, plan, dimension];
+
+export function usage(): string {
+  const w = Math.max(...COMMANDS.map((c) => c.name.length));
+  return [
+    'usage: holoserve <command> [options]   (holoserve <command> --help for its options)',
+    '',
+    'commands:',
+    ...COMMANDS.map((c) => `  ${c.name.padEnd(w)}  ${c.summary}`),
+    '',
+  ].join('\n');
+}
 
 export async function main(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;
   if (sub === undefined || sub === '--help' || sub === '-h' || sub === 'help') {
-    process.stdout.write(`usage: holoserve <command> [options]  (holoserve <command> --help)\n\n${COMMANDS.map((c) => `  ${c.name.padEnd(10)} ${c.summary}`).join('\n')}\n`);
+    process.stdout.write(usage());
     return sub === undefined ? 2 : 0;
   }
   const c = COMMANDS.find((x) => x.name === sub);
   if (!c) {
-    process.stderr.write(`holoserve: unknown command '${sub}' (commands: ${COMMANDS.map((x) => x.name).join(', ')})\n`);
+    process.stderr.write(`holoserve: unknown command '${sub}' (did you mean '${nearest(sub, COMMANDS.map((x) => x.name))}'?)\n${usage()}`);
     return 2;
   }
   return c.run(rest);
@@ -27,8 +43,6 @@ export async function main(argv: string[]): Promise<number> {
 
 const isMain = process.argv[1] !== undefined && import.meta.url === pathToFileURL(resolve(process.argv[1])).href;
 if (isMain) {
-  main(process.argv.slice(2)).then((code) => { process.exitCode = code; }, (e: unknown) => {
-    process.stderr.write(`holoserve: ${(e as Error).message}\n`);
-    process.exitCode = 1;
-  });
+  const code = await main(process.argv.slice(2));
+  if (code !== 0) process.exit(code);
 }

@@ -13,6 +13,21 @@ const packr = new Packr({ useRecords: false, variableMapSize: true });
 const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true, int64AsType: 'number' });
 
 /** A server error reply (or a client-side timeout/connection failure) with its code. */
+/** recall's scan options (docs/PROTOCOL.md): 'exact' scans every item; 'binary' rescores max(k, 2)·oversampling candidates of the 1-bit index. */
+export interface RecallOptions {
+  mode?: 'exact' | 'binary';
+  oversampling?: number;
+}
+
+export interface RecallResult {
+  hits: { key: string; score: number; payload?: unknown }[];
+  margin: number;
+  reranked: boolean;
+  /** items rescored exactly */
+  candidates: number;
+  cached?: boolean;
+}
+
 export class HoloClientError extends Error {
   constructor(readonly code: ErrorCode | 'timeout', message: string) {
     super(message);
@@ -188,10 +203,13 @@ export class HoloClient {
     const p = b instanceof Float32Array ? { a: bin(a), b: bin(b) } : { a: bin(a), role: b.role };
     return f32((await this.request('bind', p)).vector as Uint8Array);
   }
-  async unbind(c: Float32Array, b: Float32Array | { role: string }, opts: { mode?: 'exact' | 'wiener' | 'approx'; eps?: number; snr?: number; beta?: number } = {}): Promise<{ vector: Float32Array; epsUsed: number; flooredBins: number }> {
+  async unbind(c: Float32Array, b: Float32Array | { role: string }, opts: { mode?: 'exact' | 'wiener' | 'approx'; eps?: number; snr?: number; beta?: number } = {}): Promise<{ vector: Float32Array; epsUsed: number; flooredBins: number; relErr: number; overBudget: boolean }> {
     const p = b instanceof Float32Array ? { c: bin(c), b: bin(b) } : { c: bin(c), role: b.role };
     const r = await this.request('unbind', { ...p, ...opts });
-    return { vector: f32(r.vector as Uint8Array), epsUsed: r.epsUsed as number, flooredBins: r.flooredBins as number };
+    return {
+      vector: f32(r.vector as Uint8Array), epsUsed: r.epsUsed as number, flooredBins: r.flooredBins as number,
+      relErr: r.relErr as number, overBudget: r.overBudget as boolean,
+    };
   }
   async bundle(vectors: Float32Array[], weights?: number[]): Promise<Float32Array> {
     return f32((await this.request('bundle', { vectors: vectors.map(bin), weights })).vector as Uint8Array);
@@ -219,9 +237,14 @@ export class HoloClient {
     const v = typeof what === 'string' ? { text: what } : what instanceof Float32Array ? { vector: bin(what) } : { record: what.record };
     return (await this.request('remember', { tenant, key, ...v, ...opts, shadowVector: opts.shadowVector && bin(opts.shadowVector) })) as never;
   }
-  async recall(tenant: string, query: Float32Array | string, k = 10): Promise<{ hits: { key: string; score: number; payload?: unknown }[]; margin: number; reranked: boolean }> {
+  async recall(tenant: string, query: Float32Array | string, k = 10, opts: RecallOptions = {}): Promise<RecallResult> {
     const v = typeof query === 'string' ? { text: query } : { vector: bin(query) };
-    return (await this.request('recall', { tenant, k, ...v })) as never;
+    return (await this.request('recall', { tenant, k, ...v, ...opts })) as never;
+  }
+  /** Many recalls in one request (any tenants); results in query order, a failed one as {error}. */
+  async recallMany(queries: { tenant: string; query: Float32Array | string; k?: number; mode?: 'exact' | 'binary'; oversampling?: number }[], opts: RecallOptions & { k?: number } = {}): Promise<{ results: (RecallResult | { error: { code: string; message: string } })[] }> {
+    const qs = queries.map(({ query, ...rest }) => ({ ...rest, ...(typeof query === 'string' ? { text: query } : { vector: bin(query) }) }));
+    return (await this.request('recall.many', { queries: qs, ...opts })) as never;
   }
   async cleanup(tenant: string, vector: Float32Array): Promise<{ key: string; score: number; margin: number }> {
     return (await this.request('cleanup', { tenant, vector: bin(vector) })) as never;

@@ -50,7 +50,7 @@ export interface DimensionHooks {
   /** the role table serving now */
   roles(): RoleTable;
   /** Makes D with this table the served one on the main thread (hello, limits, arena, dispatcher, role file). */
-  serve(D: number, roles: RoleTable): void;
+  serve(D: number, roles: RoleTable): Promise<void>;
   /** D′ for `shadowVector` (undefined: no rollout) */
   shadowDim(D: number | undefined): void;
   /** bytes the tenants may hold in memory, when budgeted (issue #10's memoryBudgetBytes) */
@@ -111,6 +111,7 @@ export class DimensionController {
   }
 
   private async shadow(D: number, p: Record<string, unknown>): Promise<Record<string, unknown>> {
+    if (this.h.cfg.store !== 'lmdb') throw new HoloError('bad_request', `the dimension rollout runs on store = lmdb only (this server uses ${this.h.cfg.store})`);
     if (!isSupportedDim(D)) throw new HoloError('bad_dimension', `dim must be a power of two in [${MIN_DIM}, ${MAX_DIM}], got ${D}`);
     const s = this.state;
     if (s.phase !== 'serving') throw new HoloError('bad_request', `a rollout is already in phase '${s.phase}' (serving D=${s.served.D}, other D=${s.other!.D}): finalize or roll it back first`);
@@ -265,7 +266,7 @@ export class DimensionController {
       await this.h.pool.broadcast({ type: 'dimension.swap', roleTable: toRoles.sab });
       this.state = { phase: what === 'switch' ? 'switched' : 'shadow', served: to, other: from, sinceMs: Date.now(), settings: this.settings };
       writeDimensionState(this.h.cfg.dataDir, this.state);
-      this.h.serve(to.D, toRoles);
+      await this.h.serve(to.D, toRoles);
     });
     this.otherRoles = fromRoles;
     this.h.shadowDim(from.D);

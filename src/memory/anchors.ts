@@ -66,6 +66,11 @@ export class AnchorBook {
     this.D = o.D;
   }
 
+  /** Bytes held: the slab and ~160 B per anchor for its name and record (the memory budget's unit). */
+  get bytes(): number {
+    return this.slab.byteLength + this.meta.length * 160;
+  }
+
   get size(): number {
     return this.meta.length;
   }

@@ -22,8 +22,10 @@ import { HoloError } from '../errors.js';
 import { checkDim, checkLength, checkFinite } from '../kernels/check.js';
 import { normalize } from '../kernels/hrr/cosine.js';
 import { checkName, MAX_NAME_BYTES, type ItemRecord } from '../store/store.js';
-import { topK } from './recall.js';
+import { slabHeap } from '../kernels/wasm/scan.js';
+import type { Block } from '../kernels/wasm/slab-heap.js';
 import { salience, salienceSettings, type SalienceSettings } from './salience.js';
+import { codeWords, scan, writeCode, type ScanOptions } from './scan.js';
 
 export type EvictionPolicy = 'oldest' | 'salience';
 
@@ -41,13 +43,19 @@ export interface TenantOptions {
   /** evict down to items / capacity ≤ this, in [0, highWater) */
   lowWater: number;
   evictionPolicy: EvictionPolicy;
+  /** how recall scans unless a call says otherwise (scan.ts): mode and oversampling */
+  scan: ScanOptions;
+  /** candidates of remember's novelty search: 2 · this, rescored exactly (binary index) */
+  noveltyOversampling: number;
   salience: SalienceSettings;
 }
 
 export const TENANT_DEFAULTS: Readonly<Omit<TenantOptions, 'salience'>> = Object.freeze({
+  scan: Object.freeze({ mode: 'binary', oversampling: 16 }) as ScanOptions,
+  noveltyOversampling: 16,
   D: 8192,
   capacity: 4096,
-  initialSlots: 64,
+  initialSlots: 4,
   maxPayloadBytes: 64 * 1024,
   highWater: 0.9,
   lowWater: 0.8,
@@ -72,6 +80,21 @@ export interface RecallHit {
   /** the stored payload itself (not a copy): read, do not mutate */
   payload?: Uint8Array;
 }
+
+// remember's normalised copy of the vector: one per thread and D (every call is synchronous), so
+// an idle tenant costs no D-sized buffer of its own.
+const units = new Map<number, Float32Array>();
+function unitScratch(D: number): Float32Array {
+  let u = units.get(D);
+  if (!u) units.set(D, (u = new Float32Array(D)));
+  return u;
+}
+
+/** The slab and codes of a memory with no rows yet (outside the heap: nothing to free). */
+const EMPTY: Block = Object.freeze({ ptr: -1, bytes: 0, f32: new Float32Array(0), u8: new Uint8Array(0) });
+
+/** Blocks to free if a TenantMemory is collected without dispose(). */
+const unfreed = new FinalizationRegistry<{ blocks: Block[] }>((h) => { for (const b of h.blocks) slabHeap().free(b); });
 
 export interface TenantStats {
   items: number;
@@ -99,12 +122,15 @@ interface Meta {
 export class TenantMemory {
   readonly options: Readonly<TenantOptions>;
   readonly D: number;
-  private slab: Float32Array;
+  /** rows of D float32 (unit vectors), in the thread's slab heap: scanned in place */
+  private slab: Block;
+  /** rows of codeWords(D) u64 sign codes, same slots */
+  private codes: Block;
+  private readonly held: { blocks: Block[] };
+  private payloadBytes = 0;
   private slots = 0;
   private meta: Meta[] = [];
   private readonly slotOf = new Map<string, number>();
-  private readonly unit: Float32Array;
-  private readonly scratch = { index: new Int32Array(2), score: new Float64Array(2) };
   /** largest n with n / capacity ≤ lowWater */
   private readonly lowTarget: number;
   private seq = 0;
@@ -116,6 +142,9 @@ export class TenantMemory {
     checkDim(o.D);
     checkInt('capacity', o.capacity, 1);
     checkInt('initialSlots', o.initialSlots, 1);
+    checkInt('noveltyOversampling', o.noveltyOversampling, 1);
+    if (o.scan.mode !== 'exact' && o.scan.mode !== 'binary') throw new HoloError('bad_request', `options.scan.mode must be 'exact' or 'binary', got ${String(o.scan.mode)}`);
+    checkInt('scan.oversampling', o.scan.oversampling, 1);
     checkInt('maxPayloadBytes', o.maxPayloadBytes, 0);
     if (!(o.lowWater >= 0 && o.lowWater < o.highWater && o.highWater <= 1)) {
       throw new HoloError('bad_request', `options.lowWater and options.highWater must satisfy 0 ≤ lowWater < highWater ≤ 1, got ${o.lowWater}, ${o.highWater}`);
@@ -125,8 +154,9 @@ export class TenantMemory {
     }
     this.options = Object.freeze(o);
     this.D = o.D;
-    this.unit = new Float32Array(o.D);
-    this.slab = new Float32Array(0);
+    this.slab = this.codes = EMPTY;
+    this.held = { blocks: [] };
+    unfreed.register(this, this.held, this);
     let t = Math.floor(o.lowWater * o.capacity);
     while ((t + 1) / o.capacity <= o.lowWater) t++;
     while (t > 0 && t / o.capacity > o.lowWater) t--;
@@ -135,6 +165,26 @@ export class TenantMemory {
 
   get size(): number {
     return this.meta.length;
+  }
+
+  /**
+   * Bytes this memory holds: slab and code blocks (their size classes), payloads, and an
+   * estimate of 160 B per item for its key and record (the memory budget's unit).
+   */
+  get bytes(): number {
+    return this.slab.bytes + this.codes.bytes + this.payloadBytes + this.meta.length * 160;
+  }
+
+  /** Frees the slab and codes (the memory is empty and unusable after). Idempotent. */
+  dispose(): void {
+    unfreed.unregister(this);
+    for (const b of this.held.blocks) slabHeap().free(b);
+    this.held.blocks = [];
+    this.slab = this.codes = EMPTY;
+    this.meta = [];
+    this.slotOf.clear();
+    this.slots = 0;
+    this.payloadBytes = 0;
   }
 
   /** Items evicted by memory pressure since construction. */
@@ -167,11 +217,14 @@ export class TenantMemory {
         throw new HoloError('too_large', `payload is ${payload.length} bytes, max ${this.options.maxPayloadBytes}`);
       }
     }
-    normalize(vector, this.unit); // checks finite, rejects zero
+    const unit = unitScratch(this.D);
+    normalize(vector, unit); // checks finite, rejects zero
     const nowMs = opts.nowMs;
     const s = this.options.salience;
     const n = this.meta.length;
-    const nov = n === 0 ? 1 : 1 - topK(this.slab, n, this.D, this.unit, 1, this.scratch).score[0];
+    // Novelty by the binary index: the 2·noveltyOversampling nearest codes, rescored exactly.
+    // It can only miss the true nearest item (novelty then too high), never invent a nearer one.
+    const nov = n === 0 ? 1 : 1 - scan(this.slab, this.codes, n, this.D, unit, 1, { mode: 'binary', oversampling: this.options.noveltyOversampling }).score[0];
     const sal = salience(nov, reward, 0, s);
     const m: Meta = {
       key,
@@ -193,9 +246,12 @@ export class TenantMemory {
       this.slotOf.set(key, slot);
       this.meta.push(m);
     } else {
+      this.payloadBytes -= this.meta[slot].payload?.length ?? 0;
       this.meta[slot] = m;
     }
-    this.slab.set(this.unit, slot * this.D);
+    this.payloadBytes += m.payload?.length ?? 0;
+    this.slab.f32.set(unit, slot * this.D);
+    writeCode(this.slab, this.codes, slot, this.D);
     if (this.meta.length / this.options.capacity > this.options.highWater) {
       evicted.push(...this.evictTo(this.lowTarget, nowMs, key));
     }
@@ -216,16 +272,16 @@ export class TenantMemory {
    * Sets lastAccessMs = max(lastAccessMs, nowMs) on every hit.
    * @throws HoloError bad_dimension | bad_request (k, NaN/Inf, zero query, nowMs)
    */
-  recall(query: Float32Array, k: number, nowMs: number): { hits: RecallHit[]; margin: number } {
+  recall(query: Float32Array, k: number, nowMs: number, opts: Partial<ScanOptions> = {}): { hits: RecallHit[]; margin: number; candidates: number } {
     checkNumber('nowMs', nowMs);
-    const r = topK(this.slab, this.meta.length, this.D, query, k);
+    const r = scan(this.slab, this.codes, this.meta.length, this.D, query, k, { ...this.options.scan, ...opts });
     const hits: RecallHit[] = new Array(r.index.length);
     for (let i = 0; i < r.index.length; i++) {
       const m = this.meta[r.index[i]];
       if (nowMs > m.lastAccessMs) m.lastAccessMs = nowMs;
       hits[i] = m.payload === undefined ? { key: m.key, score: r.score[i] } : { key: m.key, score: r.score[i], payload: m.payload };
     }
-    return { hits, margin: r.margin };
+    return { hits, margin: r.margin, candidates: r.candidates };
   }
 
   /** The item as a record (vector copied; payload shared: do not mutate), or undefined. */
@@ -301,7 +357,9 @@ export class TenantMemory {
     }
     this.ensureSlots(keep);
     for (let i = 0; i < keep; i++) {
-      this.slab.set(all[i].vector, i * this.D);
+      this.slab.f32.set(all[i].vector, i * this.D);
+      writeCode(this.slab, this.codes, i, this.D);
+      this.payloadBytes += metas[i].payload?.length ?? 0;
       this.meta.push(metas[i]);
       this.slotOf.set(metas[i].key, i);
     }
@@ -312,13 +370,14 @@ export class TenantMemory {
   clear(): void {
     this.meta = [];
     this.slotOf.clear();
+    this.payloadBytes = 0;
   }
 
   private record(slot: number): ItemRecord {
     const m = this.meta[slot];
     const r: ItemRecord = {
       key: m.key,
-      vector: this.slab.slice(slot * this.D, (slot + 1) * this.D),
+      vector: this.slab.f32.slice(slot * this.D, (slot + 1) * this.D),
       salience: m.salience,
       reward: m.reward,
       createdMs: m.createdMs,
@@ -363,8 +422,11 @@ export class TenantMemory {
     const last = this.meta.length - 1;
     const D = this.D;
     this.slotOf.delete(this.meta[slot].key);
+    this.payloadBytes -= this.meta[slot].payload?.length ?? 0;
     if (slot !== last) {
-      this.slab.copyWithin(slot * D, last * D, (last + 1) * D);
+      this.slab.f32.copyWithin(slot * D, last * D, (last + 1) * D);
+      const W8 = codeWords(D) * 8;
+      this.codes.u8.copyWithin(slot * W8, last * W8, (last + 1) * W8);
       const moved = this.meta[last];
       this.meta[slot] = moved;
       this.slotOf.set(moved.key, slot);
@@ -378,9 +440,26 @@ export class TenantMemory {
     while (next < rows) next *= 2;
     next = Math.min(next, this.options.capacity);
     if (next < rows) throw new HoloError('internal', `slab cannot hold ${rows} rows (capacity ${this.options.capacity})`);
-    const grown = new Float32Array(next * this.D);
-    grown.set(this.slab.subarray(0, this.meta.length * this.D));
-    this.slab = grown;
+    const heap = slabHeap();
+    const W8 = codeWords(this.D) * 8;
+    let slab: Block, codes: Block;
+    try {
+      slab = heap.alloc(next * this.D * 4);
+    } catch (e) {
+      throw new HoloError('overloaded', `this worker's slab memory is full (${(e as Error).message}): lower memoryBudgetBytes or add workers`);
+    }
+    try {
+      codes = heap.alloc(next * W8);
+    } catch (e) {
+      heap.free(slab);
+      throw new HoloError('overloaded', `this worker's slab memory is full (${(e as Error).message}): lower memoryBudgetBytes or add workers`);
+    }
+    slab.f32.set(this.slab.f32.subarray(0, this.meta.length * this.D));
+    codes.u8.set(this.codes.u8.subarray(0, this.meta.length * W8));
+    for (const b of this.held.blocks) heap.free(b);
+    this.slab = slab;
+    this.codes = codes;
+    this.held.blocks = [slab, codes];
     this.slots = next;
   }
 }

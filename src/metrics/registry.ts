@@ -37,6 +37,7 @@ export class Metrics {
   readonly latency = new Histogram({ name: 'holoserve_request_seconds', help: 'Time from frame received to reply sent, seconds', labelNames: ['op'], buckets: LATENCY_BUCKETS, registers: [this.registry] });
   readonly batchSize = new Histogram({ name: 'holoserve_batch_size', help: 'Requests per pool task', labelNames: ['kind'], buckets: BATCH_BUCKETS, registers: [this.registry] });
   readonly queueWait = new Histogram({ name: 'holoserve_queue_wait_seconds', help: 'Time a request waited in the batcher, seconds', labelNames: ['kind'], buckets: LATENCY_BUCKETS, registers: [this.registry] });
+  readonly idlePath = new Counter({ name: 'holoserve_idle_path_total', help: 'Requests computed on the main thread because every worker was idle (lone cheap requests: pool/local.ts)', registers: [this.registry] });
   readonly computations = new Counter({ name: 'holoserve_computations_total', help: 'Requests actually computed by a worker (coalesced askers share one)', labelNames: ['op'], registers: [this.registry] });
   readonly coalesced = new Counter({ name: 'holoserve_coalesced_total', help: 'Requests answered by joining an identical request in flight', labelNames: ['op'], registers: [this.registry] });
   readonly roleCacheSize = new Gauge({
@@ -50,8 +51,17 @@ export class Metrics {
     collect: () => { this.advance(this.roleCacheEvictions, this.sources?.roles().evictions ?? 0, 'evictions'); },
   });
   readonly connections = new Gauge({ name: 'holoserve_connections', help: 'Open WebSocket connections', registers: [this.registry] });
-  readonly bytesIn = new Counter({ name: 'holoserve_bytes_in_total', help: 'WebSocket payload bytes received', registers: [this.registry] });
-  readonly bytesOut = new Counter({ name: 'holoserve_bytes_out_total', help: 'WebSocket payload bytes sent', registers: [this.registry] });
+  /** bytes received/sent since the last scrape: the hot path adds to a number, collect() flushes */
+  pendingBytesIn = 0;
+  pendingBytesOut = 0;
+  readonly bytesIn: Counter = new Counter({
+    name: 'holoserve_bytes_in_total', help: 'WebSocket payload bytes received', registers: [this.registry],
+    collect: () => { if (this.pendingBytesIn > 0) { this.bytesIn.inc(this.pendingBytesIn); this.pendingBytesIn = 0; } },
+  });
+  readonly bytesOut: Counter = new Counter({
+    name: 'holoserve_bytes_out_total', help: 'WebSocket payload bytes sent', registers: [this.registry],
+    collect: () => { if (this.pendingBytesOut > 0) { this.bytesOut.inc(this.pendingBytesOut); this.pendingBytesOut = 0; } },
+  });
   readonly unbindEpsUsed = new Histogram({ name: 'holoserve_unbind_eps_used_ratio', help: 'UNBIND_EPS_USED: λ/P̄ (P̄ = mean |B_k|² = ‖b‖²) of each exact/wiener unbind whose floor bit (≥ 1 bin with |B_k|² < λ)', labelNames: ['mode'], buckets: EPS_BUCKETS, registers: [this.registry] });
   readonly unbindFloored = new Histogram({ name: 'holoserve_unbind_floored_bins_ratio', help: 'Fraction of the D/2+1 spectral bins with |B_k|² < λ, per exact/wiener unbind', labelNames: ['mode'], buckets: FLOORED_BUCKETS, registers: [this.registry] });
   readonly workerRestarts = new Counter({
@@ -103,10 +113,39 @@ export class Metrics {
   readonly embeddingMisses = new Counter({ name: 'holoserve_embedding_cache_misses_total', help: 'encode() computed', registers: [this.registry] });
   readonly recallCacheHits = new Counter({ name: 'holoserve_recall_cache_hits_total', help: 'recall answered from the result cache', registers: [this.registry] });
   readonly recallCacheMisses = new Counter({ name: 'holoserve_recall_cache_misses_total', help: 'recall computed by a scan', registers: [this.registry] });
+  // Tenant memory budget (issue #9 item 5 / #10): bytes held summed over workers, unloads and loads
+  private readonly tenantBytesBy = new Map<number, number>();
+  readonly tenantMemoryBytes = new Gauge({
+    name: 'holoserve_tenant_memory_bytes', help: 'Tenant memory held in RAM (slabs, codes, payloads, anchors), bytes, all workers', registers: [this.registry],
+    collect: () => { let s = 0; for (const b of this.tenantBytesBy.values()) s += b; this.tenantMemoryBytes.set(s); },
+  });
+  readonly tenantUnloads = new Counter({ name: 'holoserve_tenant_unloads_total', help: 'Tenants unloaded from RAM past memoryBudgetBytes (least recently used; durable in the store)', registers: [this.registry] });
+  readonly tenantLoads = new Counter({ name: 'holoserve_tenant_loads_total', help: 'Tenants loaded from the store into RAM (first use, or again after an unload)', registers: [this.registry] });
+  // The knob table's live knobs (booleans as 0/1) and the truth budget (issue #11)
+  readonly knob = new Gauge({ name: 'holoserve_knob', help: 'Current value of each live knob (booleans 0/1)', labelNames: ['name'], registers: [this.registry] });
+  readonly overBudget = new Counter({ name: 'holoserve_over_budget_total', help: 'Computed replies whose reported error exceeds the truth budget (overBudget: true)', labelNames: ['op'], registers: [this.registry] });
   readonly commitSeconds = new Histogram({ name: 'holoserve_store_commit_seconds', help: 'Durable store commit time per batch, seconds', buckets: LATENCY_BUCKETS, registers: [this.registry] });
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'holoserve_' }); // holoserve_process_cpu_…, holoserve_nodejs_…
+  }
+
+  private readonly answeredChildren = new Map<string, { inc(n?: number): void }>();
+  private readonly latencyChildren = new Map<string, { observe(v: number): void }>();
+
+  /** requests_total{op, outcome} += 1, with the labelled child looked up once per pair (labels are bounded). */
+  answered(op: string, outcome: string): void {
+    const k = `${op}\u0000${outcome}`;
+    let c = this.answeredChildren.get(k);
+    if (!c) this.answeredChildren.set(k, (c = this.requests.labels(op, outcome)));
+    c.inc();
+  }
+
+  /** request_seconds{op}, the child looked up once per op. */
+  latencyOf(op: string): { observe(v: number): void } {
+    let c = this.latencyChildren.get(op);
+    if (!c) this.latencyChildren.set(op, (c = this.latency.labels(op)));
+    return c;
   }
 
   /** A request leaves the batcher for worker w (shard, or -1 for unrouted ops) after waiting `seconds`. */
@@ -143,6 +182,9 @@ export class Metrics {
     if (obs.embeddingMisses) this.embeddingMisses.inc(obs.embeddingMisses);
     if (obs.recallCacheHits) this.recallCacheHits.inc(obs.recallCacheHits);
     if (obs.recallCacheMisses) this.recallCacheMisses.inc(obs.recallCacheMisses);
+    if (obs.tenantBytes) this.tenantBytesBy.set(obs.tenantBytes.thread, obs.tenantBytes.bytes);
+    if (obs.tenantUnloads) this.tenantUnloads.inc(obs.tenantUnloads);
+    if (obs.tenantLoads) this.tenantLoads.inc(obs.tenantLoads);
   }
 
   /** A counter kept equal to a count owned elsewhere (it only rises). */

@@ -4,13 +4,25 @@
  */
 import type { Budget, ErrorCode } from '../errors.js';
 import type { RoleRef } from '../roles/table.js';
+import type { Knobs } from '../knobs/table.js';
 import type { Cursor, DimStore } from '../dimension/state.js';
+
+export type { Knobs };
 
 /** One request inside a batch. */
 export interface TaskItem {
   op: string;
   params: Record<string, unknown>;
+  /**
+   * Ops in OUT_OPS: a pooled shared D-vector slot (protocol/arena.ts) the worker writes the
+   * result into, so neither side allocates an ArrayBuffer per request. Absent: the worker
+   * allocates (and transfers) as before.
+   */
+  out?: Float32Array;
 }
+
+/** Ops whose result is one D-vector that the worker can write into TaskItem.out. */
+export const OUT_OPS: ReadonlySet<string> = new Set(['bind', 'unbind']);
 
 export interface BatchTask {
   type: 'batch';
@@ -20,18 +32,25 @@ export interface BatchTask {
   roles: RoleRef[];
   /** wall clock at dispatch, ms (memory timestamps come from here, so a batch sees one time) */
   nowMs: number;
+  /**
+   * The live knobs' version at dispatch, and their values when this worker has not been sent
+   * that version yet (a structured clone of them costs ~15 µs, so they travel once per change).
+   * The worker takes them as the task arrives: every batch runs under one consistent set.
+   */
+  knobsVersion: number;
+  knobs?: Knobs;
 }
 
 /** Start-up and drills; answered with WorkerInfo or a count. */
 export type ControlTask =
   | { type: 'init' }
   | { type: 'roles.compute'; roles: RoleRef[] }
-  | { type: 'roles.verify'; roles: RoleRef[] }
   | { type: 'pin'; texts: string[]; roles: RoleRef[] }
   | { type: 'prefetch'; tenants: string[] }
   | { type: 'recent'; limit: number }
   | { type: 'load' }
-  | { type: 'knobs'; knobs: Partial<Knobs> }
+  | { type: 'status' }
+  | { type: 'roles.check'; items: { token: string; slot?: number; data?: Float32Array }[] }
   | { type: 'close' }
   // the rolling dimension increase (src/dimension/, worker/dimension.ts)
   | { type: 'dimension.open'; store: DimStore }
@@ -43,14 +62,6 @@ export type ControlTask =
   | { type: 'dimension.drop' };
 
 export type Task = BatchTask | ControlTask;
-
-/** Settings that can change while serving (sent to every worker). */
-export interface Knobs {
-  unbindBeta: number;
-  rerank: boolean;
-  rerankMargin: number;
-  rerankCandidates: number;
-}
 
 export type Outcome =
   | { ok: true; result: Record<string, unknown> }
@@ -83,6 +94,11 @@ export interface BatchObs {
   recallCacheHits: number;
   recallCacheMisses: number;
   commitSeconds: number[];
+  /** tenant memory held by this worker after the batch (memoryBudgetBytes), keyed by its thread */
+  tenantBytes?: { thread: number; bytes: number };
+  /** tenants unloaded (LRU, past the budget) and loaded from the store during the batch */
+  tenantUnloads: number;
+  tenantLoads: number;
 }
 
 export interface BatchResult {
@@ -117,5 +133,6 @@ export function emptyObs(): BatchObs {
     graphEvictions: 0,
     unbinds: [], itemSeconds: [], rolesComputed: 0, cleanupScore: [], recallMargin: [], utilization: [], saturation: [],
     evictions: 0, embeddingHits: 0, embeddingMisses: 0, recallCacheHits: 0, recallCacheMisses: 0, commitSeconds: [],
+    tenantUnloads: 0, tenantLoads: 0,
   };
 }

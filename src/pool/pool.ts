@@ -11,31 +11,36 @@
  */
 import { Piscina } from 'piscina';
 import type { Config } from '../config.js';
-import type { Task } from './messages.js';
+import type { BatchResult, BatchTask, Knobs, Task } from './messages.js';
+import { LOCAL_OPS, LocalExecutor } from './local.js';
+import { pick } from '../knobs/live.js';
 
 export class ShardPool {
   readonly size: number;
   /** threads started after the first (replacements of crashed workers) */
   restarts = 0;
   private readonly pools: Piscina[];
-  /** The config every thread starts from (workerData), kept current with the live knobs. */
+  /** what each thread starts from; the live knobs are kept current in it (knobsChanged) */
+  private readonly workerData: Record<string, unknown>[] = [];
+  /** The config every thread starts from (workerData); batches carry the live knobs. */
   private readonly threadCfg: Config;
-  private readonly threadData: { cfg: Config; roleTable: SharedArrayBuffer; worker: number }[] = [];
+  /** the idle path (local.ts), once startLocal has run */
+  private local?: LocalExecutor;
 
   constructor(cfg: Config, roleTable: SharedArrayBuffer, workerFile: URL) {
     this.size = cfg.workers;
     this.threadCfg = { ...cfg };
     this.pools = [];
     for (let w = 0; w < cfg.workers; w++) {
-      const data = { cfg: this.threadCfg, roleTable, worker: w };
-      this.threadData.push(data);
       const pool = new Piscina({
         filename: workerFile.href,
         minThreads: 1,
         maxThreads: 1,
         idleTimeout: Infinity,
-        concurrentTasksPerWorker: cfg.workerPipeline,
-        workerData: data,
+        // The batcher keeps workerPipeline batches in flight (a live knob); Piscina only must not
+        // hold back fewer than its largest value.
+        concurrentTasksPerWorker: 64,
+        workerData: this.workerData[w] = { cfg: this.threadCfg, roleTable, worker: w },
         // Piscina's own queue holds what the batcher forces out while the thread is busy
         // (full batches, window timers). Unbounded: admission is bounded by the credits and
         // maxQueued. ('auto' is maxThreads² = 1 here: a batch past it failed whole.)
@@ -54,13 +59,35 @@ export class ShardPool {
     return this.pools[w].run(task) as Promise<R>;
   }
 
-  /** The same task on every worker (init, knobs, prefetch, close). */
+  /** Builds the main thread's executor for lone requests on an idle server (local.ts). */
+  async startLocal(roleTable: SharedArrayBuffer, layout: string, dim = this.threadCfg.dim): Promise<void> {
+    this.local = undefined; // a dimension switch replaces it (src/dimension/)
+    const local = await LocalExecutor.create({ ...this.threadCfg, dim }, roleTable, pick(this.threadCfg));
+    if (local.layout === layout) this.local = local; // else the table's spectra are not in its layout: stay off
+  }
+
+  /** Whether this batch may run on the main thread (one request of a LOCAL_OPS op). */
+  canRunLocal(task: Pick<BatchTask, 'items'>): boolean {
+    return this.local !== undefined && task.items.length === 1 && LOCAL_OPS.has(task.items[0].op);
+  }
+
+  /**
+   * Runs a batch that canRunLocal accepted, synchronously on this thread, under the live knobs
+   * a worker would take with it (the dispatcher passes the current ones).
+   */
+  runLocal(task: BatchTask, knobs: Knobs): BatchResult {
+    return this.local!.run(task, knobs);
+  }
+
+  /** A thread started after this (replacing a crashed one) starts with these live knobs. */
+  knobsChanged(knobs: Knobs, version: number): void {
+    for (const d of this.workerData) Object.assign(d, { knobs, knobsVersion: version });
+  }
+
+  /** The same task on every worker (init, status, prefetch, close). */
   broadcast<R>(task: Task): Promise<R[]> {
-    // Piscina hands the same workerData object to every thread it creates, so a thread that
-    // replaces a crashed one starts with the live knobs instead of the start-up ones.
-    if (task.type === 'knobs') Object.assign(this.threadCfg, task.knobs);
     // After a dimension switch a replacement thread must see the served D's role table.
-    if (task.type === 'dimension.swap') for (const d of this.threadData) d.roleTable = task.roleTable;
+    if (task.type === 'dimension.swap') for (const d of this.workerData) d.roleTable = task.roleTable;
     return Promise.all(this.pools.map((_, w) => this.run<R>(w, task)));
   }
 

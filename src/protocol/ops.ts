@@ -14,6 +14,8 @@ import { checkName, MAX_NAME_BYTES, MAX_TENANT_BYTES } from '../store/store.js';
 import { f32, f64, u32 } from './vectors.js';
 import type { VectorArena } from './arena.js';
 import { asNumber, type Frame } from './codec.js';
+import { LIVE_NAMES, NAMES } from '../knobs/table.js';
+import { nearest } from '../knobs/load.js';
 
 /** Which queue an op joins: each kind is batched separately per worker. */
 export type OpKind = 'inline' | 'hrr' | 'ot' | 'graph' | 'memory';
@@ -56,6 +58,8 @@ export interface Parsed {
   write?: boolean;
   /** the op's fields, typed */
   params: Record<string, unknown>;
+  /** recall.many: the recalls it fans out (batch/fanout.ts), each routed to its tenant's worker */
+  parts?: Parsed[];
 }
 
 export interface OpSpec {
@@ -69,6 +73,18 @@ export interface OpSpec {
 const payloadPackr = new Packr({ useRecords: false, variableMapSize: true });
 
 // ---- field readers: each names the field in its error ----
+
+/** recall's optional scan fields: mode 'exact' | 'binary', oversampling (integer in [1, 1024]). */
+export function scanFields(f: Frame): { mode?: 'exact' | 'binary'; oversampling?: number } {
+  const out: { mode?: 'exact' | 'binary'; oversampling?: number } = {};
+  if (has(f, 'mode')) {
+    if (f.mode !== 'exact' && f.mode !== 'binary') throw new HoloError('bad_request', "field 'mode' must be 'exact' or 'binary'");
+    out.mode = f.mode;
+  }
+  const o = num(f, 'oversampling', { int: true, min: 1, max: 1024 });
+  if (o !== undefined) out.oversampling = o;
+  return out;
+}
 
 function has(f: Frame, k: string): boolean {
   return Object.hasOwn(f, k) && f[k] !== undefined && f[k] !== null;
@@ -248,7 +264,14 @@ function heatBudget(n: number, times: number, K: number, nnz: number | undefined
   }
 }
 
+/** The failure drills (src/server/drills/, run by server/admin.ts). */
+export const DRILL_SCENARIOS = ['worker-crash', 'role-cache-corruption', 'elevated-epsilon', 'recall-latency-spike'] as const;
+export type DrillScenario = typeof DRILL_SCENARIOS[number];
+
 // ---- the table ----
+
+/** Most queries in one recall.many. */
+export const MAX_MANY = 1024;
 
 export const OPS: Record<string, OpSpec> = {
   hello: { kind: 'inline', route: 'any', parse: () => ({ params: {} }) },
@@ -256,34 +279,32 @@ export const OPS: Record<string, OpSpec> = {
   knobs: {
     kind: 'inline', route: 'any',
     parse: (f) => {
-      if (!has(f, 'set')) return { params: {} };
+      const reload = has(f, 'reload') ? f.reload === true : false;
+      if (has(f, 'reload') && typeof f.reload !== 'boolean') throw new HoloError('bad_request', "field 'reload' must be a boolean");
+      if (!has(f, 'set')) return { params: { reload } };
       const set = f.set;
-      if (typeof set !== 'object' || set === null || Array.isArray(set)) throw new HoloError('bad_request', "field 'set' must be a map of knobs");
-      const s = set as Frame;
-      const out: Record<string, unknown> = {};
-      for (const k of Object.keys(s)) {
-        if (!['unbindBeta', 'rerank', 'rerankMargin', 'rerankCandidates'].includes(k)) throw new HoloError('bad_request', `unknown knob '${k.slice(0, 64)}'`);
+      if (typeof set !== 'object' || set === null || Array.isArray(set) || set instanceof Uint8Array) throw new HoloError('bad_request', "field 'set' must be a map of knobs");
+      if (Object.keys(set).length > 256) throw new HoloError('bad_request', "field 'set' names more than 256 knobs");
+      // Names here; values by the knob table's one validator when applied (src/knobs/live.ts).
+      for (const k of Object.keys(set)) {
+        if (!(LIVE_NAMES as string[]).includes(k)) {
+          throw new HoloError('bad_request', (NAMES as string[]).includes(k) ? `'${k}' is restart-only (set it in the config and restart)`
+            : `unknown knob '${k.slice(0, 64)}' (did you mean '${nearest(k.slice(0, 64), LIVE_NAMES)}'?)`);
+        }
       }
-      if (has(s, 'unbindBeta')) out.unbindBeta = num(s, 'unbindBeta', { positive: true });
-      if (has(s, 'rerankMargin')) out.rerankMargin = num(s, 'rerankMargin', { min: 0, max: 2 });
-      if (has(s, 'rerankCandidates')) out.rerankCandidates = num(s, 'rerankCandidates', { int: true, min: 2, max: 1024 });
-      if (has(s, 'rerank')) {
-        if (typeof s.rerank !== 'boolean') throw new HoloError('bad_request', "knob 'rerank' must be a boolean");
-        out.rerank = s.rerank;
-      }
-      return { params: { set: out } };
+      return { params: { set: { ...(set as Frame) }, reload } };
     },
   },
+  status: { kind: 'inline', route: 'any', parse: () => ({ params: {} }) },
   drill: {
     kind: 'inline', route: 'any',
     parse: (f) => {
-      const scenario = str(f, 'scenario', 64);
-      if (!['worker-crash', 'role-cache-corruption', 'elevated-epsilon', 'recall-latency-spike'].includes(scenario!)) {
-        throw new HoloError('bad_request', "field 'scenario' must be worker-crash | role-cache-corruption | elevated-epsilon | recall-latency-spike");
-      }
+      const scenario = str(f, 'scenario', 64, true)!;
+      if (!(DRILL_SCENARIOS as readonly string[]).includes(scenario)) throw new HoloError('bad_request', `unknown drill '${scenario}' (${DRILL_SCENARIOS.join(' | ')})`);
+      if (has(f, 'inject') && typeof f.inject !== 'boolean') throw new HoloError('bad_request', "field 'inject' must be a boolean");
       const worker = num(f, 'worker', { int: true, min: 0, max: 255 });
       const windowMs = num(f, 'windowMs', { int: true, min: 0, max: 30_000 }); // recall-latency-spike's sampling window
-      return { params: { scenario, worker, windowMs } };
+      return { params: { scenario, worker, windowMs, inject: f.inject === true } };
     },
   },
   // Rolling dimension increase (src/dimension/controller.ts, docs/OPERATIONS.md "Changing D").
@@ -424,7 +445,33 @@ export const OPS: Record<string, OpSpec> = {
     parse: (f, L) => {
       const t = tenant(f);
       const vt = vectorOrText(f, L);
-      return { routeKey: t, tokens: vt.tokens, params: { tenant: t, ...vt.params, k: num(f, 'k', { int: true, min: 1, max: L.maxK }) ?? 10 } };
+      return { routeKey: t, tokens: vt.tokens, params: { tenant: t, ...vt.params, k: num(f, 'k', { int: true, min: 1, max: L.maxK }) ?? 10, ...scanFields(f) } };
+    },
+  },
+  // recall.many {queries: [{tenant, vector | text, k?, mode?, oversampling?}, …], k?, mode?, oversampling?}:
+  // each query is checked as a recall (the top-level k, mode, oversampling are its defaults) and
+  // answered by its tenant's worker; batch/fanout.ts sends them out in parallel and merges.
+  'recall.many': {
+    kind: 'memory', route: 'any',
+    parse: (f, L) => {
+      const qs = f.queries;
+      if (!Array.isArray(qs) || qs.length === 0) throw new HoloError('bad_request', "field 'queries' must be a non-empty list of recall queries");
+      if (qs.length > MAX_MANY) throw new HoloError('too_large', `field 'queries' has ${qs.length} entries, limit ${MAX_MANY}`);
+      const defaults: Frame = {};
+      for (const k of ['k', 'mode', 'oversampling']) if (has(f, k)) defaults[k] = f[k];
+      const parts = qs.map((q, i): Parsed => {
+        if (q === null || typeof q !== 'object' || Array.isArray(q) || q instanceof Uint8Array) {
+          throw new HoloError('bad_request', `queries[${i}] must be a map`);
+        }
+        try {
+          const p = OPS.recall.parse({ ...defaults, ...(q as Frame) }, L);
+          return { op: 'recall', kind: 'memory', route: 'tenant', ...p };
+        } catch (e) {
+          if (e instanceof HoloError) throw new HoloError(e.code, `queries[${i}]: ${e.message}`);
+          throw e;
+        }
+      });
+      return { params: { queries: parts.length }, parts };
     },
   },
   cleanup: {

@@ -1,7 +1,8 @@
 /**
  * The uWebSockets.js front end: WebSocket endpoint /v1 (binary msgpack frames, see
  * connection.ts) and three HTTP routes: GET /healthz (alive), GET /readyz (200 only after
- * prewarm, 503 before and while draining), GET /metrics (Prometheus text format).
+ * prewarm, 503 before and while draining), GET /metrics (Prometheus text format). It listens
+ * before the prewarm starts and until the drain ends (main.ts), so both states are observable.
  * uWS defaults are wrong for this protocol (16 KiB max payload closes the socket on a 32 KiB
  * vector; 64 KiB maxBackpressure drops replies), so both are set from the config.
  */
@@ -46,9 +47,17 @@ export function listen(load: UwsLoad, cfg: Config, handler: FrameHandler, metric
     closeOnBackpressureLimit: 0,
     idleTimeout: cfg.idleTimeoutSeconds,
     sendPingsAutomatically: true,
-    // The upgrade hook exists only when tokens are checked: without it every connection gets
-    // every tenant (loopback, no tokens), and uWS's JS fallback cannot run upgrade hooks.
-    upgrade: authRequired(cfg) ? (res, req, context) => {
+    // Native uWS: every upgrade passes here. Until ready (prewarming) and while draining it is
+    // refused with 503 and the reason; with tokens configured it needs a valid bearer token.
+    // Without tokens (loopback) a connection gets every tenant (OPEN_GRANT). uWS's JS fallback
+    // runs no upgrade hooks: open() below closes early sockets instead.
+    upgrade: load.native ? (res, req, context) => {
+      if (!state.ready || state.draining) {
+        res.writeStatus('503 Service Unavailable').writeHeader('Retry-After', '1').writeHeader('Content-Type', 'text/plain')
+          .end(state.draining ? 'draining: the server is shutting down\n' : 'prewarming: not ready yet, retry when GET /readyz answers 200\n');
+        return;
+      }
+      // Without tokens (loopback) authenticate() gives OPEN_GRANT; with tokens, the token's grant.
       const grant = authenticate(cfg, req.getHeader('authorization'));
       if (grant === undefined) {
         res.writeStatus('401 Unauthorized').writeHeader('WWW-Authenticate', 'Bearer').end('unauthorized: send Authorization: Bearer <token>');
@@ -64,6 +73,7 @@ export function listen(load: UwsLoad, cfg: Config, handler: FrameHandler, metric
       states.set(ws, data);
       sockets.add(ws);
       metrics.connections.inc();
+      if (!load.native && (!state.ready || state.draining)) ws.end(1013, state.draining ? 'draining' : 'prewarming: not ready yet');
     },
     message: (ws, message, isBinary) => handler.onMessage(ws, states.get(ws)!, message, isBinary),
     close: (ws) => {

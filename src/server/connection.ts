@@ -10,6 +10,7 @@ import type { WebSocket } from 'uWebSockets.js';
 import type { Config } from '../config.js';
 import { BudgetError, describeBug, HoloError, isHoloError, type ErrorCode } from '../errors.js';
 import type { Dispatcher } from '../batch/dispatcher.js';
+import { fanOut } from '../batch/fanout.js';
 import type { Metrics } from '../metrics/registry.js';
 import { asNumber, decodeFrame, encodeError, encodeOk, frameId, type Frame } from '../protocol/codec.js';
 import { OP_NAMES, parseRequest, type Limits, type Parsed } from '../protocol/ops.js';
@@ -29,6 +30,8 @@ export interface ConnState {
 export interface ServerState {
   ready: boolean;
   draining: boolean;
+  /** Ownership across processes (cluster/membership.ts): another process's URL for its tenants, null for ours. */
+  ownerOf?: (tenant: string) => string | null;
 }
 
 export class FrameHandler {
@@ -42,7 +45,7 @@ export class FrameHandler {
     private readonly metrics: Metrics,
     private readonly state: ServerState,
     private readonly hello: () => Record<string, unknown>,
-    /** admin ops (knobs, drill), answered on the main thread */
+    /** admin ops (knobs, drill, status), answered on the main thread */
     private readonly inline: (p: Parsed) => Promise<Record<string, unknown>>,
   ) {
     this.uwsLimit = uwsBackpressureBytes(cfg);
@@ -50,7 +53,7 @@ export class FrameHandler {
 
   onMessage(ws: WebSocket<ConnState>, conn: ConnState, message: ArrayBuffer, isBinary: boolean): void {
     const t0 = performance.now();
-    this.metrics.bytesIn.inc(message.byteLength);
+    this.metrics.pendingBytesIn += message.byteLength;
     let frame: Frame | undefined;
     let op = 'invalid';
     try {
@@ -83,6 +86,7 @@ export class FrameHandler {
         this.admit(ws, conn, id, op, t0, parsed);
       } catch (e) {
         this.limits.arena?.release(parsed.params); // refused before queueing: its vectors go back
+        for (const p of parsed.parts ?? []) this.limits.arena?.release(p.params);
         throw e;
       }
     } catch (e) {
@@ -119,8 +123,13 @@ export class FrameHandler {
       parsed.params.scope = scope;
       parsed.routeKey = JSON.stringify([scope, parsed.params.graph]);
     }
+    for (const p of parsed.parts ?? []) {
+      if (!allows(conn.grant, p.routeKey!)) throw new HoloError('unauthorized', `this connection may not use tenant '${p.routeKey}'`);
+    }
+    const owner = parsed.route === 'tenant' ? this.state.ownerOf?.(parsed.routeKey!) : null;
+    if (owner) throw new HoloError('moved', owner); // the message is the owner's URL (Redis Cluster's MOVED)
     conn.inflight++;
-    const outcome = parsed.kind === 'inline'
+    const outcome = parsed.parts !== undefined ? fanOut(this.dispatcher, parsed.parts) : parsed.kind === 'inline'
       ? this.inline(parsed).then(
         (result) => ({ ok: true as const, result }),
         (e: unknown) => {
@@ -154,7 +163,7 @@ export class FrameHandler {
   ): void {
     const label = isKnownOp(op) ? op : 'invalid';
     if (conn.closed) {
-      this.metrics.requests.inc({ op: label, outcome: o.ok ? 'ok' : o.code });
+      this.metrics.answered(label, o.ok ? 'ok' : o.code);
       this.metrics.dropped.inc();
       return;
     }
@@ -176,7 +185,7 @@ export class FrameHandler {
       buf = encodeError(id, 'too_large', `the reply would be ${buf.byteLength} bytes, more than maxFrameBytes = ${this.cfg.maxFrameBytes}: ask for less (k, t)`);
       outcome = 'too_large';
     }
-    this.metrics.requests.inc({ op: label, outcome });
+    this.metrics.answered(label, outcome);
     // A reply that would take the send buffer past uWS's maxBackpressure would be dropped, and a
     // lost reply breaks the one-reply-per-frame promise: close with 1013 instead, while the
     // buffer is still under that bound, so that uWS queues the close frame behind the replies
@@ -189,8 +198,8 @@ export class FrameHandler {
     }
     let sent = 0;
     ws.cork(() => { sent = ws.send(buf, true); });
-    this.metrics.bytesOut.inc(buf.byteLength);
-    this.metrics.latency.observe({ op: label }, (performance.now() - t0) / 1000);
+    this.metrics.pendingBytesOut += buf.byteLength;
+    this.metrics.latencyOf(label).observe((performance.now() - t0) / 1000);
     if (sent === 2) {
       // uWS dropped it anyway: close likewise.
       this.metrics.dropped.inc();

@@ -1,6 +1,6 @@
 /**
- * The durable store's interface: one small contract, several implementations (lmdb.ts now, a
- * Redis store later), chosen once at start. A shard worker applies a request to its in-memory
+ * The durable store's interface: one small contract, several implementations (lmdb.ts,
+ * redis.ts), chosen once at start by open.ts. A shard worker applies a request to its in-memory
  * tenant (memory/tenant.ts), then commits the resulting writes here as ONE transaction and
  * answers only after `commit` resolves, so an acknowledged write survives a crash.
  *
@@ -64,13 +64,20 @@ export interface Store {
   /**
    * A tenant's items (kind 'item') or anchors ('anchor') in key order (UTF-8 bytes), strictly
    * after `after`, through `through` inclusive, at most `limit` (dimension rebuild: a bounded
-   * chunk at a time). Items come back as ItemRecord, anchors as AnchorRecord.
+   * chunk at a time). Items come back as ItemRecord, anchors as AnchorRecord. Optional: the
+   * LMDB store has it (and so the rollout runs on LMDB only, src/dimension/controller.ts).
    */
-  scanTenant(tenant: string, kind: 'item' | 'anchor', range: { after?: string; through?: string; limit?: number }): Promise<(ItemRecord | AnchorRecord)[]>;
+  scanTenant?(tenant: string, kind: 'item' | 'anchor', range: { after?: string; through?: string; limit?: number }): Promise<(ItemRecord | AnchorRecord)[]>;
   /** How many items and anchors a tenant holds (keys counted, values not read). */
-  countTenant(tenant: string): Promise<{ items: number; anchors: number }>;
+  countTenant?(tenant: string): Promise<{ items: number; anchors: number }>;
   /** Up to `limit` tenants by their last `tenant.touch`, most recently active first. */
   recentTenants(limit: number): Promise<string[]>;
+  /**
+   * Only where processes share the store and own tenants by lease (redis.ts with an owner):
+   * true while this process still holds the tenant it loaded (renewing the hold), false once
+   * it lost it (reload before use). Absent: a loaded tenant stays valid.
+   */
+  hold?(tenant: string): Promise<boolean>;
   /** Waits for outstanding transactions, then releases the files. */
   close(): Promise<void>;
 }

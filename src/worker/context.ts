@@ -23,6 +23,8 @@ export interface ExecContext {
   nowMs: number;
   /** index of the item being handled within its batch */
   itemIndex: number;
+  /** the item's result slot (TaskItem.out), when the main thread gave one */
+  out?: Float32Array;
   /** encode(text) for this batch's roles, through the worker's embedding cache */
   encode(text: string): Float32Array;
 }
@@ -50,8 +52,14 @@ export function tableRoleSource(view: RoleTableView, refs: readonly RoleRef[]): 
     if (s === undefined) throw new HoloError('internal', `role '${t}' was not resolved for this batch`);
     return s;
   };
+  // One spectrum view per role for the batch: bindSpectrum's sameSpectrum test is by identity.
+  const spectra = new Map<string, Float32Array>();
   return {
     vector: (t) => view.vector(slot(t)),
-    spectrum: (t) => view.spectrum(slot(t)),
+    spectrum: (t) => {
+      let s = spectra.get(t);
+      if (!s) spectra.set(t, (s = view.spectrum(slot(t))));
+      return s;
+    },
   };
 }

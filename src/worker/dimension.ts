@@ -22,7 +22,7 @@ import { unbindRole } from '../kernels/hrr/unbind.js';
 import { topK } from '../memory/recall.js';
 import type { BatchObs, Knobs, Outcome, TaskItem } from '../pool/messages.js';
 import { emptyObs } from '../pool/messages.js';
-import type { AnchorRecord, ItemRecord, ItemSource, Write } from '../store/store.js';
+import type { AnchorRecord, ItemRecord, ItemSource, Store, Write } from '../store/store.js';
 import type { RoleTableView } from '../roles/table.js';
 import type { ExecContext } from './context.js';
 import { createMemoryRoom, type MemoryRoom } from './memory.js';
@@ -162,17 +162,17 @@ export async function rebuildChunk(served: Dim, other: Dim, tenant: string, curs
   let done = false;
   const writes: Write[] = [];
   while (performance.now() - t0 < budgetMs) {
-    const src = await served.memory.store.scanTenant(tenant, kind, { after, limit: 16 });
+    const src = await scanOf(served)(tenant, kind, { after, limit: 16 });
     if (src.length === 0) {
       // Past the last record: what the other store holds beyond it is gone from the served one.
-      const stale = await other.memory.store.scanTenant(tenant, kind, { after });
+      const stale = await scanOf(other)(tenant, kind, { after });
       for (const r of stale) writes.push(del(kind, tenant, keyOf(r)));
       if (kind === 'item') { kind = 'anchor'; after = undefined; continue; }
       done = true;
       break;
     }
     const last = keyOf(src[src.length - 1]);
-    const dst = new Set((await other.memory.store.scanTenant(tenant, kind, { after, through: last })).map(keyOf));
+    const dst = new Set((await scanOf(other)(tenant, kind, { after, through: last })).map(keyOf));
     let upTo = after; // the last record handled: the slice may stop inside this read
     for (const r of src) {
       const k = keyOf(r);
@@ -199,6 +199,13 @@ export async function rebuildChunk(served: Dim, other: Dim, tenant: string, curs
     await other.memory.prepare([{ op: 'stats', params: { tenant } }]);
   }
   return { cursor: done ? null : { kind, after }, processed, ms: performance.now() - t0 };
+}
+
+/** The store's ordered scan (LMDB has it; the rollout refuses other stores, controller.ts). */
+function scanOf(d: Dim): NonNullable<Store['scanTenant']> {
+  const s = d.memory.store;
+  if (!s.scanTenant) throw new HoloError('bad_request', 'this store cannot scan a tenant in key order: the dimension rollout needs store = lmdb');
+  return s.scanTenant.bind(s);
 }
 
 function del(kind: 'item' | 'anchor', tenant: string, k: string): Write {
@@ -241,8 +248,8 @@ export async function measure(served: Dim, other: Dim, tenants: readonly string[
   const dims = [served, other] as const;
   for (const tenant of tenants) {
     if (out.records >= maxRecords && !recent.some((q) => q.tenant === tenant)) continue;
-    const items = await Promise.all(dims.map((d) => d.memory.store.scanTenant(tenant, 'item', { limit: maxItems }) as Promise<ItemRecord[]>));
-    const anchors = await Promise.all(dims.map((d) => d.memory.store.scanTenant(tenant, 'anchor', {}) as Promise<AnchorRecord[]>));
+    const items = await Promise.all(dims.map((d) => scanOf(d)(tenant, 'item', { limit: maxItems }) as Promise<ItemRecord[]>));
+    const anchors = await Promise.all(dims.map((d) => scanOf(d)(tenant, 'anchor', {}) as Promise<AnchorRecord[]>));
     const byKey = items.map((list) => new Map(list.map((r) => [r.key, r])));
     const books = anchors.map((list, i) => ({ slab: slabOf(list, dims[i].D), names: list.map((a) => a.name), text: list.map((a) => (a.source && 'text' in a.source ? a.source.text : undefined)) }));
     // role–filler records present at both D

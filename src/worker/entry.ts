@@ -10,7 +10,7 @@ import { encodeWith } from '../kernels/hrr/encode.js';
 import type { Graph } from '../kernels/graph/csr.js';
 import type { Config } from '../config.js';
 import { computeRoles, tableRoleSource, type ExecContext } from './context.js';
-import { DRILL_HANDLERS } from './drill.js';
+import { checkRoles, DRILL_HANDLERS } from './drill.js';
 import { GRAPH_HANDLERS } from './graph.js';
 import { HRR_HANDLERS, type Handler } from './hrr.js';
 import { checkOther, measure, mirror, openDim, rebuildChunk, unmovableReport, type Dim, type RecentQuery } from './dimension.js';
@@ -19,14 +19,18 @@ import { OT_HANDLERS } from './ot.js';
 import { transferables, withTransfer } from './transfer.js';
 import { emptyObs, type BatchResult, type BatchTask, type Knobs, type Outcome, type Task, type WorkerInfo } from '../pool/messages.js';
 import { RoleTableView } from '../roles/table.js';
+import { pick } from '../knobs/live.js';
 import { loadWasm, wasmStatus } from '../kernels/wasm/load.js';
 
 interface WorkerData {
   cfg: Config;
   roleTable: SharedArrayBuffer;
+  /** the live knobs when this thread was started (a replacement gets the current ones) */
+  knobs?: Knobs;
+  knobsVersion?: number;
 }
 
-const { cfg, roleTable } = workerData as WorkerData;
+const { cfg, roleTable, knobs: startKnobs } = workerData as WorkerData;
 // The served D and, during a rollout, the other (src/dimension/state.ts; worker/dimension.ts).
 // A switch swaps the two between batches, so these are `let`.
 const dimState = readDimensionState(cfg.dataDir, cfg.dim);
@@ -35,12 +39,10 @@ let other: Dim | undefined = dimState.other ? await openDim(cfg, dimState.other)
 let hrr = served.hrr;
 let memory = served.memory;
 let roles = new RoleTableView(roleTable);
-let sharedRoles = roleTable;
-const choice = { engine: served.hrr.engine, fallbackReason: served.fallbackReason };
+const choice = { fallbackReason: served.fallbackReason };
 const graphs = new Map<string, Graph>();
-const knobs: Knobs = {
-  unbindBeta: cfg.unbindBeta, rerank: cfg.rerank, rerankMargin: cfg.rerankMargin, rerankCandidates: cfg.rerankCandidates,
-};
+/** the live knobs as of the last task received (batch tasks carry them when they change) */
+let knobs: Knobs = startKnobs ?? pick(cfg);
 const handlersOf = (m: typeof memory): Record<string, Handler> => ({ ...HRR_HANDLERS, ...OT_HANDLERS, ...GRAPH_HANDLERS, ...m.handlers, ...DRILL_HANDLERS });
 let HANDLERS = handlersOf(memory);
 /** recent text recalls, replayed at both D by the rollout's measurement */
@@ -54,8 +56,16 @@ const recentQueries: RecentQuery[] = [];
 let memoryTail: Promise<unknown> = Promise.resolve();
 
 function runBatch(task: BatchTask): Promise<BatchResult> {
-  if (task.kind !== 'memory') return runBatchNow(task);
-  return afterMemory(() => runBatchNow(task));
+  // The knobs are taken as the task arrives, before any wait: tasks are received in dispatch
+  // order, so each runs under the set of its version even when a memory batch waits its turn.
+  if (task.knobs) knobs = task.knobs;
+  const k = knobs;
+  if (task.kind !== 'memory') return runBatchNow(task, k);
+  return afterMemory(() => {
+    memory.reconfigure(k); // between memory batches: each sees one set of options
+    other?.memory.reconfigure(k);
+    return runBatchNow(task, k);
+  });
 }
 
 /** Runs f after every memory batch before it (and their commits): rollout work goes here too. */
@@ -65,7 +75,7 @@ function afterMemory<T>(f: () => Promise<T>): Promise<T> {
   return run;
 }
 
-async function runBatchNow(task: BatchTask): Promise<BatchResult> {
+async function runBatchNow(task: BatchTask, knobs: Knobs): Promise<BatchResult> {
   const obs = emptyObs();
   obs.rolesComputed = computeRoles(hrr, roles, task.roles, cfg.roleSeed);
   const roleSource = tableRoleSource(roles, task.roles);
@@ -74,10 +84,14 @@ async function runBatchNow(task: BatchTask): Promise<BatchResult> {
     encode: (text) => memory.encode(text, () => encodeWith(hrr, roleSource, text), obs),
   };
   const outcomes: Outcome[] = [];
-  if (task.kind === 'memory') await memory.prepare(task.items);
+  if (task.kind === 'memory') {
+    // Tenants that cannot be loaded (e.g. Redis unreachable: `unavailable`) fail the batch's items, not the thread.
+    try { await memory.prepare(task.items); } catch (e) { const o = toOutcome(e); return { outcomes: task.items.map(() => o), obs }; }
+  }
   for (const item of task.items) {
     ctx.itemIndex = outcomes.length;
     const t0 = performance.now();
+    ctx.out = item.out;
     try {
       const h = HANDLERS[item.op];
       if (!h) throw new HoloError('unknown_op', `worker has no handler for '${item.op}'`);
@@ -130,19 +144,6 @@ export default async function handle(task: Task): Promise<unknown> {
     }
     case 'roles.compute':
       return computeRoles(hrr, roles, task.roles, cfg.roleSeed);
-    case 'roles.verify': {
-      // The corruption drill's invariant: a stored role equals a fresh computation, bit for bit.
-      const bad: string[] = [];
-      const scratch = new RoleTableView(sharedRoles);
-      for (const r of task.roles) {
-        const stored = Float32Array.from(scratch.data.subarray(r.slot * 2 * hrr.D, (r.slot + 1) * 2 * hrr.D));
-        scratch.clear(r.slot);
-        computeRoles(hrr, scratch, [r], cfg.roleSeed);
-        const fresh = scratch.data.subarray(r.slot * 2 * hrr.D, (r.slot + 1) * 2 * hrr.D);
-        for (let i = 0; i < fresh.length; i++) if (!Object.is(fresh[i], stored[i])) { bad.push(r.token); break; }
-      }
-      return bad;
-    }
     case 'pin': {
       // System prompts (seed §5 step 3): encoded once and pinned in the embedding cache.
       computeRoles(hrr, roles, task.roles, cfg.roleSeed);
@@ -156,9 +157,10 @@ export default async function handle(task: Task): Promise<unknown> {
       return memory.recent(task.limit);
     case 'prefetch':
       return memory.prefetch(task.tenants);
-    case 'knobs':
-      Object.assign(knobs, task.knobs);
-      return knobs;
+    case 'roles.check':
+      return checkRoles(hrr, roles, task.items, cfg.roleSeed);
+    case 'status':
+      return { threadId, ...memory.stats(), graphs: graphs.size, knobsSeen: knobs };
     case 'dimension.open':
       if (!other || other.D !== task.store.D) {
         if (other) await other.memory.close();
@@ -170,7 +172,7 @@ export default async function handle(task: Task): Promise<unknown> {
       return afterMemory(() => rebuildChunk(served, o, task.tenant, task.cursor, task.budgetMs));
     }
     case 'dimension.count':
-      return Promise.all(task.tenants.map((t) => memory.store.countTenant(t)));
+      return Promise.all(task.tenants.map((t) => memory.store.countTenant!(t)));
     case 'dimension.unmovable':
       return unmovableReport(checkOther(other));
     case 'dimension.measure': {
@@ -188,8 +190,7 @@ export default async function handle(task: Task): Promise<unknown> {
         other.unmovable.clear(); // it held every item until now
         hrr = served.hrr;
         memory = served.memory;
-        sharedRoles = task.roleTable;
-        roles = new RoleTableView(sharedRoles);
+        roles = new RoleTableView(task.roleTable);
         HANDLERS = handlersOf(memory);
         recentQueries.length = 0;
         return { D: served.D };

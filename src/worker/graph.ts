@@ -7,9 +7,10 @@
  */
 import { BudgetError, HoloError } from '../errors.js';
 import { buildGraph, graphKeptBytes, type Graph } from '../kernels/graph/csr.js';
-import { DEFAULT_K, heatMulti } from '../kernels/graph/heat.js';
+import { heatMulti } from '../kernels/graph/heat.js';
 import type { ExecContext } from './context.js';
 import type { Handler } from './hrr.js';
+import { heatK, heatReport } from './budget.js';
 
 type P = Record<string, unknown>;
 
@@ -24,17 +25,21 @@ function key(p: P): string {
   return JSON.stringify([(p.scope as string | undefined) ?? '', p.graph as string]);
 }
 
-/** One result per t; a list of bins when t was a list, one bin when it was a number. */
+/**
+ * One result per t; a list of bins when t was a list, one bin when it was a number; K and the
+ * Chebyshev truncation bound reached (worker/budget.ts). Refused before running when the work
+ * K·(nnz + n·|t|) exceeds heatMaxWork.
+ */
 function run(ctx: ExecContext, g: Graph, p: P): Record<string, unknown> {
   const t = p.t as number | number[];
   const ts = Array.isArray(t) ? t : [t];
-  const K = (p.K as number | undefined) ?? DEFAULT_K;
+  const K = heatK(ctx.knobs, ts, p.K as number | undefined);
   const work = K * (g.nnz + g.n * ts.length);
   if (work > ctx.cfg.heatMaxWork) {
     throw new BudgetError('too_large', 'heat_work', `heat work K·(nnz + n·|t|) = ${work} exceeds ${ctx.cfg.heatMaxWork} (setting heatMaxWork)`);
   }
-  const ys = heatMulti(g, p.signal as Float64Array, ts, { K: p.K as number | undefined });
-  return { result: Array.isArray(t) ? ys : ys[0] };
+  const ys = heatMulti(g, p.signal as Float64Array, ts, { K });
+  return { result: Array.isArray(t) ? ys : ys[0], ...heatReport(ctx.knobs, ts, K, Array.isArray(t)) };
 }
 
 function keptBytes(graphs: Map<string, Graph>): number {

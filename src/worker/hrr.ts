@@ -3,6 +3,7 @@ import { bind, bindSpectrum } from '../kernels/hrr/bind.js';
 import { bundle } from '../kernels/hrr/bundle.js';
 import { cosine } from '../kernels/hrr/cosine.js';
 import { unbind, unbindRole, type UnbindMode, type UnbindResult } from '../kernels/hrr/unbind.js';
+import { unbindOptions, unitaryUnbindError } from './budget.js';
 import type { ExecContext } from './context.js';
 import { fresh } from './transfer.js';
 
@@ -19,29 +20,34 @@ export function observeUnbind(ctx: ExecContext, mode: UnbindMode | undefined, r:
   ctx.obs.unbinds.push({ mode: m, epsRel: r.floored > 0 ? r.epsRel : 0, flooredRatio: r.floored / (ctx.hrr.D / 2 + 1) });
 }
 
+/** The item's shared result slot (pool/messages.ts OUT_OPS), else a fresh array to transfer. */
+function outVector(ctx: ExecContext): Float32Array {
+  return ctx.out?.length === ctx.hrr.D ? ctx.out : new Float32Array(ctx.hrr.D);
+}
+
 export const HRR_HANDLERS: Record<string, Handler> = {
   role: (ctx, p) => ({ vector: fresh(ctx.roleSource.vector(p.token as string)) }),
 
   bind: (ctx, p) => {
-    const out = new Float32Array(ctx.hrr.D);
-    if (p.role !== undefined) bindSpectrum(ctx.hrr, p.a as Float32Array, ctx.roleSource.spectrum(p.role as string), out);
+    const out = outVector(ctx);
+    // Role spectra are published once and never written while a batch pins them, and the
+    // batch's role source hands out one view per role, so a repeat role skips its copy.
+    if (p.role !== undefined) bindSpectrum(ctx.hrr, p.a as Float32Array, ctx.roleSource.spectrum(p.role as string), out, true);
     else bind(ctx.hrr, p.a as Float32Array, p.b as Float32Array, out);
     return { vector: out };
   },
 
   unbind: (ctx, p) => {
-    const out = new Float32Array(ctx.hrr.D);
-    const opts = {
-      mode: p.mode as UnbindMode,
-      eps: p.eps as number | undefined,
-      snr: p.snr as number | undefined,
-      beta: (p.beta as number | undefined) ?? ctx.knobs.unbindBeta,
-    };
-    const r = p.role !== undefined
+    const out = outVector(ctx);
+    // The truth budget (worker/budget.ts): the filter's error; a role's |R_k| = 1 gives it in closed form.
+    const byRole = p.role !== undefined;
+    const opts = { ...unbindOptions(ctx.knobs, p), report: !byRole };
+    const r = byRole
       ? unbindRole(ctx.hrr, p.c as Float32Array, ctx.roleSource.spectrum(p.role as string), opts, out)
       : unbind(ctx.hrr, p.c as Float32Array, p.b as Float32Array, opts, out);
     observeUnbind(ctx, opts.mode, r);
-    return { vector: out, epsUsed: r.epsUsed, flooredBins: r.floored };
+    const relErr = byRole ? unitaryUnbindError(opts.mode, r.epsUsed) : r.relErr!;
+    return { vector: out, epsUsed: r.epsUsed, flooredBins: r.floored, relErr, overBudget: relErr > ctx.knobs.epsilonTotal };
   },
 
   bundle: (_ctx, p) => ({ vector: bundle(p.vectors as Float32Array[], p.weights as Float64Array | null) }),

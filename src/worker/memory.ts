@@ -7,6 +7,7 @@
  * touched tenants are dropped from memory, so what is served again is what is on disk.
  */
 import { createHash } from 'node:crypto';
+import { threadId } from 'node:worker_threads';
 import { HoloError } from '../errors.js';
 import type { Config } from '../config.js';
 import { cosine } from '../kernels/hrr/cosine.js';
@@ -16,12 +17,14 @@ import { unbindRole } from '../kernels/hrr/unbind.js';
 import { encodeRecord, type RecordFields } from '../kernels/hrr/record.js';
 import { AnchorBook } from '../memory/anchors.js';
 import { LruCache, TtlCache } from '../memory/cache.js';
+import { setScanSplitter } from '../memory/scan.js';
 import { TenantMemory, type RecallHit } from '../memory/tenant.js';
-import type { BatchObs, Outcome, TaskItem, TenantLoad } from '../pool/messages.js';
-import { openLmdbStore } from '../store/lmdb.js';
+import type { BatchObs, Knobs, Outcome, TaskItem, TenantLoad } from '../pool/messages.js';
+import { openStore } from '../store/open.js';
 import type { ItemSource, Store, Write } from '../store/store.js';
 import type { ExecContext } from './context.js';
 import type { Handler } from './hrr.js';
+import { startScanHelpers } from './scan-helpers.js';
 
 interface Tenant {
   memory: TenantMemory;
@@ -35,6 +38,17 @@ interface CachedRecall {
   hits: RecallHit[];
   margin: number;
   reranked: boolean;
+  candidates: number;
+}
+
+/** Smallest slab whose exact scan is split over helper threads (≈ 1 ms of scanning). */
+const SPLIT_MIN_BYTES = 8 * 1024 * 1024;
+
+/** Objects, maps and strings of a loaded tenant beyond its blocks, bytes (an estimate; the budget's unit). */
+const TENANT_OVERHEAD = 2048;
+
+function bytesOfTenant(t: Tenant): number {
+  return t.memory.bytes + t.anchors.bytes + TENANT_OVERHEAD;
 }
 
 export interface MemoryRoom {
@@ -59,8 +73,19 @@ export interface MemoryRoom {
   readonly store: Store;
   /** Drops a tenant's in-memory state; the next use reloads it from the store. */
   unload(tenant: string): void;
+  /**
+   * Live memory knobs (water marks, salience weights, anchorsMax, recallCacheTtlMs) changed:
+   * loaded tenants leave memory (their state is durable) and reload with the new options at
+   * their next batch; the recall cache starts empty. Called between batches, so a batch sees one set.
+   */
+  reconfigure(knobs: Knobs): void;
+  /** tenants loaded, cache sizes (status) */
+  stats(): Record<string, number>;
   close(): Promise<void>;
 }
+
+/** The knobs a tenant or the recall cache is built with. */
+const MEMORY_KNOBS = ['highWater', 'lowWater', 'salienceAlpha', 'salienceBeta', 'salienceGamma', 'salienceTauSeconds', 'anchorsMax', 'recallCacheTtlMs'] as const;
 
 /** The vector's own bytes (it may be a view into a larger shared block: vectors are pooled). */
 function bytesOf(v: Float32Array): Uint8Array {
@@ -68,34 +93,93 @@ function bytesOf(v: Float32Array): Uint8Array {
 }
 
 export async function createMemoryRoom(cfg: Config, hrr: Hrr): Promise<MemoryRoom> {
-  const store: Store = openLmdbStore(cfg.dataDir);
+  const store: Store = await openStore(cfg);
+  // A hot tenant's exact scan split over helper threads (setting recallSplitThreads; slabs ≥ 8 MiB).
+  const helpers = startScanHelpers(cfg.recallSplitThreads);
+  setScanSplitter(helpers, SPLIT_MIN_BYTES);
   const tenants = new Map<string, Tenant>();
   const loading = new Map<string, Promise<Tenant>>();
   const embeddings = new LruCache<string, Float32Array>(cfg.embeddingCacheSize);
-  const recalls = new TtlCache<string, CachedRecall>({ ttlMs: cfg.recallCacheTtlMs, maxEntries: 10_000 });
+  let opts: Pick<Knobs, typeof MEMORY_KNOBS[number]> = { ...cfg };
+  let recalls = new TtlCache<string, CachedRecall>({ ttlMs: opts.recallCacheTtlMs, maxEntries: 10_000 });
   const readSinceCommit = new Set<string>();
+  // memoryBudgetBytes, split evenly over the workers; `tenants` is kept in use order (a Map
+  // iterates in insertion order: every use re-inserts), so the first entries are the least
+  // recently used, and they are unloaded after a batch while the held bytes exceed the budget.
+  // A worker's slab heap is one wasm32 memory (≤ 4 GiB, slab-heap.ts): its share stops at 3 GiB,
+  // leaving room for size-class slack.
+  const budget = Math.min(Math.floor(cfg.memoryBudgetBytes / cfg.workers), 3 * 2 ** 30);
+  const held = new Map<string, number>();
+  let heldTotal = 0;
+  let loads = 0, unloads = 0;
   let writes: Write[] = [];
   let writeItems = new Set<number>(); // indices of this batch's items that wrote
+  const batchTenants = new Set<string>(); // the running batch's tenants, re-measured after it
 
   async function load(name: string): Promise<Tenant> {
     const t = tenants.get(name);
-    if (t) return t;
+    if (t) {
+      tenants.delete(name); // most recently used now
+      tenants.set(name, t);
+      return t;
+    }
     let p = loading.get(name);
     if (!p) {
       p = (async () => {
         const rec = await store.loadTenant(name);
         const now = Date.now();
-        const memory = new TenantMemory({ D: hrr.D, capacity: cfg.memoryCapacity, evictionPolicy: cfg.evictionPolicy });
-        const anchors = new AnchorBook({ D: hrr.D, anchorsMax: cfg.anchorsMax });
+        const memory = new TenantMemory({
+          D: hrr.D, capacity: cfg.memoryCapacity, evictionPolicy: cfg.evictionPolicy, highWater: opts.highWater, lowWater: opts.lowWater,
+          salience: { alpha: opts.salienceAlpha, beta: opts.salienceBeta, gamma: opts.salienceGamma, tauSeconds: opts.salienceTauSeconds },
+        });
+        const anchors = new AnchorBook({ D: hrr.D, anchorsMax: opts.anchorsMax });
         memory.load(rec.items, now);
         anchors.load(rec.anchors);
         const t2: Tenant = { memory, anchors, requests: 0, recallSeconds: 0 };
         tenants.set(name, t2);
+        loads++;
+        measure(name, t2);
         return t2;
       })().finally(() => loading.delete(name));
       loading.set(name, p);
     }
     return p;
+  }
+
+  /** Updates a tenant's held bytes. */
+  function measure(name: string, t: Tenant): void {
+    const b = bytesOfTenant(t);
+    heldTotal += b - (held.get(name) ?? 0);
+    held.set(name, b);
+  }
+
+  /** Drops a tenant from RAM (its data stays in the store; the next use loads it again). */
+  function unload(name: string): void {
+    const t = tenants.get(name);
+    if (!t) return;
+    tenants.delete(name);
+    t.memory.dispose();
+    heldTotal -= held.get(name) ?? 0;
+    held.delete(name);
+    recalls.invalidateGroup(name);
+    // Its last read is no longer among the most recent ones a restart should prefetch, and
+    // keeping every name ever read would grow without bound.
+    readSinceCommit.delete(name);
+  }
+
+  /** After a batch: re-measure its tenants, then unload the least recently used past the budget. */
+  function enforceBudget(touched: Iterable<string>): void {
+    for (const name of touched) {
+      const t = tenants.get(name);
+      if (t) measure(name, t);
+    }
+    if (heldTotal <= budget) return;
+    for (const name of tenants.keys()) {
+      if (heldTotal <= budget) break;
+      if (loading.has(name)) continue;
+      unload(name);
+      unloads++;
+    }
   }
 
   function tenant(_ctx: ExecContext, p: Record<string, unknown>): Tenant {
@@ -124,10 +208,11 @@ export async function createMemoryRoom(cfg: Config, hrr: Hrr): Promise<MemoryRoo
     const q = p.vector !== undefined
       ? createHash('sha1').update(bytesOf(p.vector as Float32Array)).digest('base64')
       : 't:' + (knobs.rerank ? `${knobs.rerankMargin}:${knobs.rerankCandidates}:` : 'off:') + (p.text as string);
+    const scanKey = `${(p.mode as string | undefined) ?? knobs.recallMode}:${(p.oversampling as number | undefined) ?? knobs.recallOversampling}:${knobs.rerank ? knobs.rerankMargin : 'off'}`;
     // JSON of the parts, not a NUL-joined string: tenants and texts may contain NUL, so joining
     // made (tenant 'cv', k 1, text 'b\u00002\u0000t:c') and (tenant 'cv\u00001\u0000t:b', k 2, text 'c')
     // one key, and one tenant was served the other's cached hits (test/server/isolation.test.ts).
-    return JSON.stringify([p.tenant as string, p.k as number, q]);
+    return JSON.stringify([p.tenant as string, p.k as number, q, scanKey]);
   }
 
   /**
@@ -184,21 +269,28 @@ export async function createMemoryRoom(cfg: Config, hrr: Hrr): Promise<MemoryRoo
       const hit = recalls.get(key, ctx.nowMs);
       if (hit) {
         ctx.obs.recallCacheHits++;
-        return { hits: hit.hits, margin: hit.margin, reranked: hit.reranked, cached: true };
+        return { hits: hit.hits, margin: hit.margin, reranked: hit.reranked, candidates: hit.candidates, cached: true };
       }
       ctx.obs.recallCacheMisses++;
       const k = p.k as number;
       const knobs = ctx.knobs;
       const wide = knobs.rerank && p.text !== undefined ? Math.max(k, knobs.rerankCandidates) : k;
-      const r = t.memory.recall(vectorOf(ctx, p), wide, ctx.nowMs);
+      const query = vectorOf(ctx, p);
+      const scan = { mode: (p.mode as 'exact' | 'binary' | undefined) ?? knobs.recallMode, oversampling: (p.oversampling as number | undefined) ?? knobs.recallOversampling };
+      let r = t.memory.recall(query, wide, ctx.nowMs, scan);
+      // The seed's "rerank only for low margin", on the binary index: with the rerank knob on, a
+      // binary recall whose margin is below rerankMargin is rescored again over 4× the candidates.
+      if (knobs.rerank && scan.mode === 'binary' && r.margin < knobs.rerankMargin && r.candidates < t.memory.size) {
+        r = t.memory.recall(query, wide, ctx.nowMs, { mode: 'binary', oversampling: scan.oversampling * 4 });
+      }
       ctx.obs.recallMargin.push(r.margin);
       const reranked = knobs.rerank && p.text !== undefined && r.margin < knobs.rerankMargin && rerank(ctx, t, p.text as string, r.hits);
       const hits = r.hits.slice(0, k);
       // RECALL_MARGIN_TOP12 is the scan's cosine margin, top1 − top2, whatever the rerank did
       // to the order (so it is never negative, and with k = 1 it still sees the runner-up).
       const margin = r.margin;
-      recalls.set(key, { hits, margin, reranked }, ctx.nowMs, p.tenant as string);
-      return { hits, margin, reranked };
+      recalls.set(key, { hits, margin, reranked, candidates: r.candidates }, ctx.nowMs, p.tenant as string);
+      return { hits, margin, reranked, candidates: r.candidates };
     },
     cleanup: (ctx, p) => {
       const t = tenant(ctx, p);
@@ -226,7 +318,7 @@ export async function createMemoryRoom(cfg: Config, hrr: Hrr): Promise<MemoryRoo
       const s = t.memory.stats();
       return {
         items: s.items, capacity: s.capacity, utilization: s.utilization, evictions: s.evictions,
-        anchors: t.anchors.size, anchorsMax: cfg.anchorsMax, saturation: t.anchors.saturation(),
+        anchors: t.anchors.size, anchorsMax: t.anchors.options.anchorsMax, saturation: t.anchors.saturation(),
       };
     },
   };
@@ -250,6 +342,9 @@ export async function createMemoryRoom(cfg: Config, hrr: Hrr): Promise<MemoryRoo
     async prepare(items) {
       const names = new Set<string>();
       for (const it of items) if (typeof it.params.tenant === 'string') names.add(it.params.tenant);
+      for (const n of names) batchTenants.add(n);
+      // Ownership across processes (store.hold): a tenant whose lease was lost since it was loaded is reloaded.
+      if (store.hold) await Promise.all([...names].filter((n) => tenants.has(n)).map(async (n) => { if (!(await store.hold!(n))) unload(n); }));
       await Promise.all([...names].map(load));
     },
     encode(text, compute, obs) {
@@ -264,27 +359,23 @@ export async function createMemoryRoom(cfg: Config, hrr: Hrr): Promise<MemoryRoo
       embeddings.pin(text, vector);
     },
     async commit(ctx, outcomes) {
-      if (writes.length === 0) return;
-      const batch = writes;
-      const wrote = writeItems;
-      writes = [];
-      writeItems = new Set();
-      const touched = new Set<string>();
-      for (const w of batch) touched.add(w.tenant);
-      for (const t of touched) batch.push({ kind: 'tenant.touch', tenant: t, atMs: ctx.nowMs });
-      const t0 = performance.now();
       try {
-        await store.commit(batch);
-        ctx.obs.commitSeconds.push((performance.now() - t0) / 1000);
-      } catch (e) {
-        console.error('holoserve worker: store commit failed:', e);
-        for (const t of touched) { tenants.delete(t); recalls.invalidateGroup(t); }
-        for (const i of wrote) outcomes[i] = { ok: false, code: 'internal', message: 'the write could not be made durable; it was not applied' };
+        await commitWrites(ctx, outcomes);
+      } finally {
+        enforceBudget(batchTenants);
+        batchTenants.clear();
+        ctx.obs.tenantBytes = { thread: threadId, bytes: heldTotal };
+        ctx.obs.tenantLoads += loads;
+        ctx.obs.tenantUnloads += unloads;
+        loads = unloads = 0;
       }
     },
     async prefetch(names) {
       let n = 0;
+      // Prefetch may run beside a batch, so it never unloads (a batch's tenants must stay
+      // loaded until it runs): it stops once the budget is full.
       for (const name of names) {
+        if (heldTotal >= budget) break;
         try { await load(name); n++; } catch (e) { console.error(`holoserve worker: prefetch of a tenant failed:`, e); }
       }
       return n;
@@ -306,13 +397,46 @@ export async function createMemoryRoom(cfg: Config, hrr: Hrr): Promise<MemoryRoo
     },
     store,
     unload(name) {
-      tenants.delete(name);
-      recalls.invalidateGroup(name);
+      unload(name);
+    },
+    reconfigure(knobs) {
+      if (MEMORY_KNOBS.every((k) => knobs[k] === opts[k])) return;
+      opts = { ...knobs };
+      // Through unload (not a bare clear): the slabs are freed and the budget's held bytes stay
+      // right; a tenant being loaded is skipped here and joins with the old marks until next time.
+      for (const name of [...tenants.keys()]) unload(name);
+      recalls = new TtlCache<string, CachedRecall>({ ttlMs: opts.recallCacheTtlMs, maxEntries: 10_000 });
+    },
+    stats() {
+      return { tenantsLoaded: tenants.size, embeddingCacheEntries: embeddings.size, recallCacheEntries: recalls.size };
     },
     async close() {
       const touches: Write[] = [...readSinceCommit].map((t) => ({ kind: 'tenant.touch', tenant: t, atMs: Date.now() }));
       if (touches.length) await store.commit(touches);
       await store.close();
+      await helpers?.close();
     },
   };
+
+  async function commitWrites(ctx: ExecContext, outcomes: Outcome[]): Promise<void> {
+    if (writes.length === 0) return;
+    const batch = writes;
+    const wrote = writeItems;
+    writes = [];
+    writeItems = new Set();
+    const touched = new Set<string>();
+    for (const w of batch) touched.add(w.tenant);
+    for (const t of touched) batch.push({ kind: 'tenant.touch', tenant: t, atMs: ctx.nowMs });
+    const t0 = performance.now();
+    try {
+      await store.commit(batch);
+      ctx.obs.commitSeconds.push((performance.now() - t0) / 1000);
+    } catch (e) {
+      console.error('holoserve worker: store commit failed:', e);
+      for (const t of touched) unload(t);
+      // A store that is unreachable (Redis restarting) is retryable: `unavailable`, not `internal`.
+      const code = e instanceof HoloError && e.code === 'unavailable' ? 'unavailable' : 'internal';
+      for (const i of wrote) outcomes[i] = { ok: false, code, message: code === 'unavailable' ? (e as Error).message : 'the write could not be made durable; it was not applied' };
+    }
+  }
 }

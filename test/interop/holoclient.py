@@ -148,3 +148,45 @@ class HoloClient:
         if reply.get('ok') is not True:
             raise HoloError(reply)
         return reply
+
+
+class HoloClusterClient:
+    """Several holoserve processes sharing one Redis (setting advertiseUrl): connect to any one;
+    a tenant request that gets `moved` (its message is the owner's URL) is sent again there and
+    the owner is remembered for the tenant (at most 5 hops, waiting 50·hop ms from the second
+    on, as the TypeScript HoloClusterClient does). Requests without a tenant go to the first."""
+
+    def __init__(self, first):
+        self.first = first
+        self.clients = {}      # url -> HoloClient (the first included)
+        self.owners = {}       # tenant -> url
+        self.hops = 0          # moved replies followed (for tests and curiosity)
+
+    @classmethod
+    async def connect(cls, url):
+        c = cls(url)
+        c.clients[url] = await HoloClient.connect(url)
+        return c
+
+    async def _client(self, url):
+        if url not in self.clients:
+            self.clients[url] = await HoloClient.connect(url)
+        return self.clients[url]
+
+    async def request(self, op, **fields):
+        tenant = fields.get('tenant')
+        for hop in range(6):
+            url = self.owners.get(tenant, self.first) if isinstance(tenant, str) else self.first
+            try:
+                return await (await self._client(url)).request(op, **fields)
+            except HoloError as e:
+                if e.code != 'moved' or not isinstance(tenant, str) or hop == 5:
+                    raise
+                self.owners[tenant] = e.reply['error']['message']
+                self.hops += 1
+                if hop >= 1:
+                    await asyncio.sleep(0.05 * hop)
+
+    async def close(self):
+        for c in self.clients.values():
+            await c.close()

@@ -32,8 +32,9 @@ def _deps_missing():
 
 _missing = _deps_missing()
 if _missing:
-    if os.path.exists('/usr/bin/python3') and not os.environ.get('HOLOSERVE_INTEROP_REEXEC'):
-        os.environ['HOLOSERVE_INTEROP_REEXEC'] = '1'
+    # (not a HOLOSERVE_* name: the server refuses unknown HOLOSERVE_* variables, and inherits this env)
+    if os.path.exists('/usr/bin/python3') and not os.environ.get('INTEROP_REEXEC'):
+        os.environ['INTEROP_REEXEC'] = '1'
         os.execv('/usr/bin/python3', ['/usr/bin/python3', os.path.abspath(__file__), *sys.argv[1:]])
     sys.stderr.write(f"interop: {sys.executable} lacks {', '.join(_missing)} (Debian: apt-get install "
                      'python3-msgpack python3-websockets python3-numpy python3-scipy python3-pot)\n')
@@ -109,6 +110,10 @@ def unbind_ref(c, B, power, mode, eps=None, snr=None, beta=None):
     spectrum with power 1); see hrr_reference.unbind_spectrum. approx: irfft(rfft(c)·conj(B))."""
     if mode == 'approx':
         return irfft(rfft(c) * np.conj(B), len(c)), 0.0, 0, math.inf
+    # The server's live defaults (docs/OPERATIONS.md "The truth budget"): wiener without snr uses
+    # max(beta or 1/wienerSnr, wienerLambda) = 1e-4 by default; exact max(beta or unbindBeta, apprEps).
+    if mode == 'wiener' and snr is None:
+        beta = max(beta if beta is not None else 1e-4, 1e-4)
     return unbind_spectrum(c, B, power, mode, eps=eps, snr=snr, beta=beta)
 
 
@@ -563,6 +568,63 @@ async def check_pipelining(c, D):
             bad == 0 and len(replies) == N and not c.unmatched, f'{bad} wrong, {len(c.unmatched)} unmatched, {dt * 1000:.0f} ms')
 
 
+# ================================================================ many servers on one Redis
+
+def free_port():
+    import socket
+    with socket.socket() as so:
+        so.bind(('127.0.0.1', 0))
+        return so.getsockname()[1]
+
+
+def run_cluster():
+    """Two servers sharing a real redis-server (advertiseUrl set): the Python HoloClusterClient,
+    connected to the first, follows `moved` to the other; every write is recalled top-1."""
+    from holoclient import HoloClusterClient
+    redis_dir = tempfile.mkdtemp(prefix='holoserve-interop-redis-')
+    rport = free_port()
+    redis = subprocess.Popen(['redis-server', '--port', str(rport), '--bind', '127.0.0.1', '--dir', redis_dir, '--save', '',
+                              '--appendonly', 'yes', '--appendfsync', 'always', '--maxmemory-policy', 'noeviction'],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    servers = []
+    try:
+        time.sleep(0.3)
+        for _ in range(2):
+            port = free_port()
+            servers.append(Server(256, {'PORT': str(port), 'HOLOSERVE_STORE': 'redis', 'HOLOSERVE_REDIS_URL': f'redis://127.0.0.1:{rport}',
+                                        'HOLOSERVE_ADVERTISE_URL': f'ws://127.0.0.1:{port}/v1', 'HOLOSERVE_HEARTBEAT_MS': '200',
+                                        'HOLOSERVE_WORKERS': '1', 'HOLOSERVE_PREWARM_ROLES': '[]'}))
+            if not servers[-1].wait_ready(60):
+                R.check('cluster: two servers on one Redis start', False, servers[-1].output())
+                return
+        time.sleep(0.6)  # both views have both members
+
+        async def go():
+            c = await HoloClusterClient.connect(servers[0].url)
+            rng = np.random.default_rng(11)
+            vecs = {f'py-{i}': rng.standard_normal(256).astype(np.float32) for i in range(16)}
+            try:
+                for t, v in vecs.items():
+                    await c.request('remember', tenant=t, key='k', vector=f32(v))
+                found = 0
+                for t, v in vecs.items():
+                    r = await c.request('recall', tenant=t, vector=f32(v), k=1)
+                    found += r['hits'][0]['key'] == 'k'
+                owners = set(c.owners.values())
+                R.check('cluster (Python): 16 tenants over two servers, moved followed, every write recalled top-1',
+                        found == 16 and c.hops > 0 and owners == {servers[1].url},
+                        f'found {found}/16, {c.hops} moved followed, owners {sorted(owners)}')
+            finally:
+                await c.close()
+        asyncio.run(go())
+    finally:
+        for s in servers:
+            s.stop()
+        redis.kill()
+        redis.wait()
+        shutil.rmtree(redis_dir, ignore_errors=True)
+
+
 def strict_unpack(data):
     """A stock msgpack decoder that refuses every extension type (docs/PROTOCOL.md: none are used)."""
     def no_ext(code, _data):
@@ -674,6 +736,7 @@ def main():
             ('role', lambda c: check_roles(c, D8, ['dog', 'Ωμέγα', 'agent'])),
             ('bind', lambda c: check_bind(c, D8)),
         ])
+        run_cluster()
     print(f'interop: {time.monotonic() - t0:.1f} s', flush=True)
     print(f'{R.passed} passed, {R.failed} failed', flush=True)
     sys.exit(1 if R.failed else 0)

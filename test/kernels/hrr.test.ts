@@ -132,6 +132,20 @@ for (const [name, make] of ENGINES) {
         }), FC);
       });
 
+      it('bindSpectrum with sameSpectrum gives the bits of a fresh copy, across calls that overwrite the engine buffers', async () => {
+        const D = 512, hrr = await H(D);
+        const R1 = roleSpectrum(hrr, role('one', D, 3)), R2 = roleSpectrum(hrr, role('two', D, 3));
+        const xs = Array.from({ length: 6 }, (_, i) => gaussian(D, 40 + i));
+        const want = xs.map((x, i) => bindSpectrum(hrr, x, i % 3 === 2 ? R2 : R1));
+        const bits = (v: Float32Array) => Array.from(new Uint32Array(v.buffer, v.byteOffset, v.length));
+        for (let i = 0; i < xs.length; i++) {
+          const R = i % 3 === 2 ? R2 : R1;
+          expect(bits(bindSpectrum(hrr, xs[i], R, undefined, true)), `item ${i}`).toEqual(bits(want[i]));
+          if (i === 3) bind(hrr, xs[0], xs[1]); // overwrites the engine's spectrum buffers
+          if (i === 4) hrr.engine.toComplex(R1);
+        }
+      });
+
       it('binding with a role three times keeps the norm (NengoSPA test_make_unitary)', async () => {
         for (const D of [256, 8192]) {
           const hrr = await H(D);

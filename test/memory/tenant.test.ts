@@ -13,7 +13,8 @@ function randomVector(r: () => number, n = D): Float32Array {
 describe('TenantMemory basics', () => {
   it('has the documented defaults', () => {
     expect(TENANT_DEFAULTS).toEqual({
-      D: 8192, capacity: 4096, initialSlots: 64, maxPayloadBytes: 65536, highWater: 0.9, lowWater: 0.8, evictionPolicy: 'oldest',
+      D: 8192, capacity: 4096, initialSlots: 4, maxPayloadBytes: 65536, highWater: 0.9, lowWater: 0.8, evictionPolicy: 'oldest',
+      scan: { mode: 'binary', oversampling: 16 }, noveltyOversampling: 16,
     });
   });
 
@@ -49,7 +50,7 @@ describe('TenantMemory basics', () => {
 
   it('recall on an empty memory returns nothing with margin 0', () => {
     const m = new TenantMemory({ D });
-    expect(m.recall(randomVector(rng(3)), 4, 0)).toEqual({ hits: [], margin: 0 });
+    expect(m.recall(randomVector(rng(3)), 4, 0)).toEqual({ hits: [], margin: 0, candidates: 0 });
   });
 
   it('rejects bad input with the right code', () => {

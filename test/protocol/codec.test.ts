@@ -7,7 +7,7 @@ import { Packr, Unpackr } from 'msgpackr';
 import { describe, expect, it } from 'vitest';
 import { bin, f32 as clientF32, f64 as clientF64 } from '../../src/client/client.js';
 import { decodeFrame, encodeError, encodeFrame, encodeOk, frameId } from '../../src/protocol/codec.js';
-import { bytes, f32, f64, u32 } from '../../src/protocol/vectors.js';
+import { bytes, copyBytes, f32, f64, u32 } from '../../src/protocol/vectors.js';
 import { toWire } from '../../src/protocol/results.js';
 
 const packr = new Packr({ useRecords: false, variableMapSize: true });
@@ -115,6 +115,50 @@ describe('reply frames', () => {
     expect(clientF32(back.vector as Uint8Array)).toEqual(v);
     expect(Object.is(clientF32(back.vector as Uint8Array)[1], -0)).toBe(true);
     expect(clientF64((back.list as Uint8Array[])[0])).toEqual(Float64Array.from([2]));
+  });
+});
+
+describe('replies with big bins (written into the reused reply buffer)', () => {
+  it('decode to the same map as msgpackr packs, for ids of every width and several bins', () => {
+    for (const n of [256, 8192]) {
+      const v = new Float32Array(n).map((_, i) => Math.sin(i) * 1e3);
+      const w = new Float64Array(n / 2).map((_, i) => i - 0.5);
+      for (const id of [0, 7, 300, 70000, 2 ** 32 + 5, Number.MAX_SAFE_INTEGER]) {
+        const result = { vector: bytes(v), epsUsed: 0.25, floored: 3, second: bytes(w), tag: 'x' };
+        const enc = encodeOk(id, result);
+        const want = unpackr.unpack(new Packr({ useRecords: false, variableMapSize: true }).pack({ id: id > 0xffffffff ? BigInt(id) : id, ok: true, ...result }));
+        const got = unpackr.unpack(Buffer.from(enc)) as Record<string, unknown>; // bins as Buffers, like want
+        expect(got).toEqual(want);
+        expect(enc[0] & 0xf0).toBe(0x80); // one fixmap, id and ok first
+        expect(clientF32(got.vector as Uint8Array)).toEqual(v);
+      }
+    }
+  });
+
+  it('a reply with 16+ fields (map16 header) and a big bin decodes whole', () => {
+    const fields: Record<string, unknown> = { vector: bytes(new Float32Array(512).fill(2)) };
+    for (let i = 0; i < 20; i++) fields[`f${i}`] = i;
+    const got = unpackr.unpack(encodeOk(1, fields)) as Record<string, unknown>;
+    expect(Object.keys(got).length).toBe(23);
+    expect(got.f19).toBe(19);
+    expect(clientF32(got.vector as Uint8Array)).toEqual(new Float32Array(512).fill(2));
+  });
+});
+
+describe('copyBytes (aligned copies into and out of shared memory)', () => {
+  it('copies every offset pair exactly, shared or not', () => {
+    const src = new Uint8Array(4096 + 16).map((_, i) => (i * 37 + 11) & 255);
+    for (const shared of [true, false]) {
+      const dstBuf = shared ? new SharedArrayBuffer(4096 + 16) : new ArrayBuffer(4096 + 16);
+      for (const so of [0, 1, 4, 5, 8]) {
+        for (const dof of [0, 3, 8]) {
+          const dst = new Uint8Array(dstBuf, dof, 4096);
+          dst.fill(0);
+          copyBytes(src.subarray(so, so + 4096), dst);
+          expect(Buffer.compare(Buffer.from(dst), Buffer.from(src.subarray(so, so + 4096)))).toBe(0);
+        }
+      }
+    }
   });
 });
 

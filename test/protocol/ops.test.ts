@@ -23,7 +23,7 @@ function code(f: Record<string, unknown>): string {
 describe('parseRequest', () => {
   it('knows exactly the documented ops', () => {
     expect(OP_NAMES.sort()).toEqual(['anchor.delete', 'anchor.put', 'bind', 'bundle', 'cleanup', 'cosine', 'drill', 'encode', 'forget',
-      'graph.delete', 'graph.put', 'heat', 'hello', 'knobs', 'recall', 'remember', 'role', 'sinkhorn', 'stats', 'unbind'].sort());
+      'graph.delete', 'graph.put', 'heat', 'hello', 'knobs', 'recall', 'recall.many', 'remember', 'role', 'sinkhorn', 'stats', 'status', 'unbind'].sort());
   });
 
   it('needs a string op, and answers unknown_op for one it does not know (own keys only)', () => {
@@ -146,12 +146,15 @@ describe('parseRequest', () => {
   });
 
   it('admin ops: known knobs and scenarios only', () => {
-    expect(parseRequest({ op: 'knobs', set: { unbindBeta: 0.01, rerank: true } }, L).params).toEqual({ set: { unbindBeta: 0.01, rerank: true } });
+    expect(parseRequest({ op: 'knobs', set: { unbindBeta: 0.01, rerank: true } }, L).params).toEqual({ set: { unbindBeta: 0.01, rerank: true }, reload: false });
     expect(code({ op: 'knobs' })).toBe('ok');
+    expect(code({ op: 'knobs', reload: true })).toBe('ok');
+    expect(code({ op: 'knobs', reload: 1 })).toBe('bad_request');
     expect(code({ op: 'knobs', set: { nope: 1 } })).toBe('bad_request');
-    expect(code({ op: 'knobs', set: { unbindBeta: 0 } })).toBe('bad_request');
-    expect(code({ op: 'knobs', set: { rerank: 1 } })).toBe('bad_request');
+    expect(code({ op: 'knobs', set: { port: 1 } })).toBe('bad_request'); // restart-only
+    // values are checked when applied, by the knob table's validator (test/knobs/table.test.ts)
     expect(code({ op: 'knobs', set: [1] })).toBe('bad_request');
+    expect(code({ op: 'status' })).toBe('ok');
     expect(code({ op: 'drill', scenario: 'worker-crash', worker: 1 })).toBe('ok');
     expect(code({ op: 'drill', scenario: 'meltdown' })).toBe('bad_request');
     expect(code({ op: 'drill', scenario: 'worker-crash', worker: -1 })).toBe('bad_request');

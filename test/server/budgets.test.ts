@@ -203,7 +203,12 @@ describe('scoping (issue #9 item 8)', () => {
   it('admin ops need a token with admin: true', async () => {
     expect(await errorCode(A.request('knobs'))).toBe('unauthorized');
     expect(await errorCode(B.request('drill', { scenario: 'worker-crash' }))).toBe('unauthorized');
-    expect(await C.request('knobs')).toMatchObject({ ok: true, knobs: { unbindBeta: 1e-3 } });
+    // knobs' ops (issue #11) pass the same check: status, a knob change, a drill
+    expect(await errorCode(A.request('status'))).toBe('unauthorized');
+    expect(await errorCode(B.request('knobs', { set: { rerank: true } }))).toBe('unauthorized');
+    expect(await errorCode(A.request('drill', { scenario: 'elevated-epsilon' }))).toBe('unauthorized');
+    expect(await C.request('knobs')).toMatchObject({ ok: true, knobs: { unbindBeta: 1e-3, rerank: false } });
+    expect(await C.request('status')).toMatchObject({ ok: true, ready: true });
   });
 
   it('/metrics needs a token when auth is required', async () => {

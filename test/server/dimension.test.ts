@@ -216,7 +216,7 @@ describe('dimension rollout: kill -9 mid-shadow resumes', () => {
     let c = await connect(srv.url, { timeoutMs: 120_000 });
     try {
       await populate(c);
-      await c.dimension('shadow', { dim: 8192, share: 0.02, chunkMs: 5 });
+      await c.dimension('shadow', { dim: 8192, share: 0.05, chunkMs: 5 });
       const st = await c.dimension('status', { sample: 0 });
       expect(st.coverage).toBeLessThan(1);
       c.close();

@@ -208,7 +208,7 @@ describe('refusing to start', () => {
   it('a bad setting exits 2 with a message naming it', async () => {
     const dim = await runToExit({ HOLOSERVE_DIM: '1000' });
     expect(dim.code).toBe(2);
-    expect(dim.output).toMatch(/bad configuration: config\.dim must be a power of two in \[256, 16384\], got 1000/);
+    expect(dim.output).toMatch(/bad configuration: (environment HOLOSERVE_DIM: )?config\.dim must be a power of two in \[256, 16384\], got 1000/);
     const workers = await runToExit({ HOLOSERVE_WORKERS: '0' });
     expect(workers.code).toBe(2);
     expect(workers.output).toMatch(/config\.workers/);

@@ -13,6 +13,8 @@ import { shardOf } from '../../src/pool/shard.js';
 import { ROOT, startServer, type Server } from './harness.js';
 import { metric, rawSocket, rng, scrape, seededVec } from './support.js';
 
+const maxAbs = (x: Float32Array, y: Float32Array) => x.reduce((m, v, i) => Math.max(m, Math.abs(v - y[i])), 0);
+
 const D = 1024;
 const SHARDS = 16;
 const WORKERS = 2;
@@ -25,7 +27,7 @@ beforeAll(async () => {
     HOLOSERVE_DIM: String(D), HOLOSERVE_WORKERS: String(WORKERS), HOLOSERVE_SHARDS: String(SHARDS), HOLOSERVE_ADMIN_OPS: '1',
     HOLOSERVE_WORKER_PIPELINE: '1', HOLOSERVE_BATCH_WINDOW_MS: '1000', HOLOSERVE_ROLE_TABLE_CAPACITY: '70',
     HOLOSERVE_MEMORY_CAPACITY: '8', HOLOSERVE_ANCHORS_MAX: '4', HOLOSERVE_COALESCE_LINGER_MS: '1000',
-    HOLOSERVE_GRAPHS_PER_WORKER: '1',
+    HOLOSERVE_GRAPHS_PER_WORKER: '1', HOLOSERVE_MEMORY_BUDGET_BYTES: String(1 << 20), // 512 KiB per worker
   });
   client = await connect(srv.url);
 });
@@ -52,16 +54,29 @@ describe('/metrics: every documented metric moves under a workload', () => {
     const first = await scrape(srv.http);
     const prewarmed = Number(/prewarmed (\d+) roles/.exec(srv.output())![1]);
 
+    // — a live knob changed through the admin op (holoserve_knob{name})
+    const knobSet = await client.request('knobs', { set: { rerankMargin: 0.05 } });
+    expect(knobSet.changed).toEqual([{ name: 'rerankMargin', old: 0.02, new: 0.05 }]);
+
     // — HRR: coalescing, roles (miss, hit, eviction at capacity 70), the eps signal
     const a = seededVec(1, D), b = seededVec(2, D);
     await Promise.all([client.bind(a, b), client.bind(a, b)]);
     const lingering = await scrape(srv.http); // the joinable answer holds its vectors for coalesceLingerMs
     for (let i = 0; i < 10; i++) await client.bind(a, { role: `metrics-role-${i}` });
     await client.bind(a, { role: 'metrics-role-9' });
+    const idleBefore = metric(await scrape(srv.http), 'holoserve_idle_path_total');
+    await new Promise((res) => setTimeout(res, 20)); // a lone request: ≥ 2 ms after the last, every worker idle
+    const idleBind = await client.bind(b, a);
+    expect(maxAbs(idleBind, refBind(b, a))).toBeLessThan(1e-4);
+    const idleAfter = metric(await scrape(srv.http), 'holoserve_idle_path_total');
     const b2 = norm(b) ** 2;
     const u = await client.unbind(refBind(a, b), b, { beta: 0.125 });
     expect(u.flooredBins).toBeGreaterThan(0);
-    await client.unbind(refBind(a, b), b, { mode: 'wiener', snr: 4 / b2 });
+    const w = await client.unbind(refBind(a, b), b, { mode: 'wiener', snr: 4 / b2 });
+    // the truth budget: λ = ‖b‖²/4 costs far more than epsilon_total (0.05), so this reply is over budget
+    expect(w.relErr).toBeGreaterThan(0.05);
+    expect(w.overBudget).toBe(true);
+    const overBudgetUnbinds = [u, w].filter((x) => x.overBudget === true).length;
 
     // — memory: one tenant past its capacity of 8, texts twice (embedding hit), recall twice (cache hit), anchors, cleanup
     const tenant = 'metrics-tenant';
@@ -75,13 +90,13 @@ describe('/metrics: every documented metric moves under a workload', () => {
     const st = await client.stats(tenant);
     const heldBytes = (st.items + st.anchors) * D * 4;
 
-    // — queueing and dropped replies: 40 slow Sinkhorns (2000 iterations each), then the socket closes
+    // — queueing and dropped replies: 40 slow Sinkhorns (20,000 iterations each: a scrape may wait up to 2 s on busy workers), then the socket closes
     const raw = await rawSocket(srv.url);
     const r = rng(5);
     const n = 64;
     for (let i = 1; i <= 40; i++) {
       const cost = Float64Array.from({ length: n * n }, () => r());
-      raw.send({ id: i, op: 'sinkhorn', cost: bin(cost), n, m: n, epsilon: 0.002, tol: 1e-300, maxIter: 2000 });
+      raw.send({ id: i, op: 'sinkhorn', cost: bin(cost), n, m: n, epsilon: 0.002, tol: 1e-300, maxIter: 20_000 });
     }
     // Each worker computes one (pipeline 1); the rest wait in the batcher for a free worker.
     let busy = await scrape(srv.http);
@@ -106,6 +121,18 @@ describe('/metrics: every documented metric moves under a workload', () => {
       last = await scrape(srv.http);
     }
 
+    // — the tenant memory budget (issue #10): two tenants on the other worker, 7 items with 60 kB
+    // payloads each (~430 kB apiece), overflow its 512 KiB share: the least recently used leaves
+    // RAM, and is loaded again from the store on its next request.
+    const coldWorker = (shardOf(tenant, SHARDS) + 1) % WORKERS;
+    const budgetTenants: string[] = [];
+    for (let i = 0; budgetTenants.length < 2; i++) if (shardOf(`metrics-budget-${i}`, SHARDS) % WORKERS === coldWorker) budgetTenants.push(`metrics-budget-${i}`);
+    const payload = new Uint8Array(60_000).fill(7);
+    for (const t of budgetTenants) for (let i = 0; i < 7; i++) await client.remember(t, `b${i}`, `budget item ${i} of ${t}`, { payload });
+    const back = await client.recall(budgetTenants[0], 'budget item 3', 1);
+    expect(back.hits[0].key).toBe('b3');
+    const budget = await scrape(srv.http);
+
     const moved = (name: string, labels: Record<string, string> = {}) => value(last, `holoserve_${name}`, labels) - value(first, `holoserve_${name}`, labels);
     const hot = { shard: String(shardOf(tenant, SHARDS)) };
     const hotWorker = { worker: String(shardOf(tenant, SHARDS) % WORKERS) };
@@ -115,7 +142,8 @@ describe('/metrics: every documented metric moves under a workload', () => {
       batch_size: () => expect(moved('batch_size', { kind: 'memory' })).toBeGreaterThanOrEqual(13),
       queue_wait_seconds: () => expect(moved('queue_wait_seconds', { kind: 'ot' })).toBe(40),
       queued_requests: () => expect(metric(busy, 'holoserve_queued_requests')).toBeGreaterThan(0),
-      computations_total: () => expect(moved('computations_total', { op: 'bind' })).toBe(11), // the pair computed once, + 10 roles (the repeat of role 9 joins its lingering answer)
+      computations_total: () => expect(moved('computations_total', { op: 'bind' })).toBe(12), // the pair computed once, + 10 roles, + the idle-path bind (the repeat of role 9 joins its lingering answer)
+      idle_path_total: () => expect(idleAfter - idleBefore).toBe(1),
       coalesced_total: () => expect(moved('coalesced_total', { op: 'bind' })).toBe(2),
       pooled_vectors_held: () => expect(metric(lingering, 'holoserve_pooled_vectors_held')).toBeGreaterThanOrEqual(2),
       role_cache_size: () => {
@@ -175,7 +203,23 @@ describe('/metrics: every documented metric moves under a workload', () => {
       embedding_cache_misses_total: () => expect(moved('embedding_cache_misses_total')).toBeGreaterThanOrEqual(12),
       recall_cache_hits_total: () => expect(moved('recall_cache_hits_total')).toBe(1),
       recall_cache_misses_total: () => expect(moved('recall_cache_misses_total')).toBe(1),
+      tenant_memory_bytes: () => {
+        expect(metric(last, 'holoserve_tenant_memory_bytes')).toBeGreaterThanOrEqual(heldBytes);
+        expect(metric(budget, 'holoserve_tenant_memory_bytes')).toBeGreaterThan(400_000);
+        expect(metric(budget, 'holoserve_tenant_memory_bytes')).toBeLessThanOrEqual(1 << 20);
+      },
+      tenant_unloads_total: () => expect(metric(budget, 'holoserve_tenant_unloads_total') - metric(last, 'holoserve_tenant_unloads_total')).toBeGreaterThanOrEqual(1),
+      tenant_loads_total: () => {
+        expect(moved('tenant_loads_total')).toBeGreaterThanOrEqual(1); // the tenant's first use
+        expect(metric(budget, 'holoserve_tenant_loads_total') - metric(last, 'holoserve_tenant_loads_total')).toBeGreaterThanOrEqual(3); // two new tenants, one loaded again
+      },
       store_commit_seconds: () => expect(moved('store_commit_seconds')).toBeGreaterThanOrEqual(1),
+      knob: () => {
+        expect(metric(first, 'holoserve_knob', { name: 'rerankMargin' })).toBe(0.02);
+        expect(metric(last, 'holoserve_knob', { name: 'rerankMargin' })).toBe(0.05);
+        expect(metric(last, 'holoserve_knob', { name: 'epsilonTotal' })).toBe(0.05);
+      },
+      over_budget_total: () => expect(moved('over_budget_total', { op: 'unbind' })).toBe(overBudgetUnbinds),
     };
 
     const local = new Metrics();

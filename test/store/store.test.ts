@@ -1,9 +1,11 @@
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openLmdbStore } from '../../src/store/lmdb.js';
+import { openRedisStore } from '../../src/store/redis.js';
+import { startRedis, type RedisServer } from '../../bench/redis-server.js';
 import type { AnchorRecord, ItemRecord, Store, Write } from '../../src/store/store.js';
 import { HoloError } from '../../src/errors.js';
 import { rng } from '../../bench/seeded.js';
@@ -54,9 +56,23 @@ async function rejects(p: Promise<unknown>): Promise<string> {
   return 'none';
 }
 
-/** One suite per Store implementation; each test gets a fresh directory. */
-function storeSuite(name: string, open: (dir: string) => Store): void {
+/**
+ * One Store implementation under the contract: `open(dir)` opens the store named by a fresh
+ * temporary directory (LMDB: the directory; Redis: a key prefix derived from its name, on one
+ * redis-server started for the suite), so "same dir" means "same data" for both.
+ */
+interface Impl {
+  name: string;
+  open(dir: string): Store | Promise<Store>;
+  start?(): Promise<void>;
+  stop?(): Promise<void>;
+}
+
+/** One suite, run over every implementation (Hono's common-case style); each test gets a fresh directory. */
+function storeSuite({ name, open, start, stop }: Impl): void {
   describe(name, () => {
+    if (start) beforeAll(start);
+    if (stop) afterAll(stop);
     const dirs: string[] = [];
     const freshDir = () => {
       const d = mkdtempSync(join(tmpdir(), 'holoserve-store-'));
@@ -72,13 +88,13 @@ function storeSuite(name: string, open: (dir: string) => Store): void {
       const r = rng(1);
       const items = Array.from({ length: 20 }, (_, i) => itemOf(r, `item-${i}`, 8192));
       const anchors: AnchorRecord[] = Array.from({ length: 5 }, (_, i) => ({ name: `anchor-${i}`, vector: anyBits(r, 8192), lastMatchedMs: 1e12 + i }));
-      let s = open(dir);
+      let s = await open(dir);
       await s.commit([
         ...items.map((item): Write => ({ kind: 'item.put', tenant: 'acme', item })),
         ...anchors.map((anchor): Write => ({ kind: 'anchor.put', tenant: 'acme', anchor })),
       ]);
       await s.close();
-      s = open(dir);
+      s = await open(dir);
       const got = await s.loadTenant('acme');
       expect(got.items.map((i) => i.key).sort()).toEqual(items.map((i) => i.key).sort());
       const byKey = new Map(got.items.map((i) => [i.key, i]));
@@ -94,7 +110,7 @@ function storeSuite(name: string, open: (dir: string) => Store): void {
     });
 
     it('overwrites and deletes', async () => {
-      const s = open(freshDir());
+      const s = await open(freshDir());
       const r = rng(2);
       const [a, b, c] = ['a', 'b', 'c'].map((k) => itemOf(r, k, 256));
       await s.commit([
@@ -118,7 +134,7 @@ function storeSuite(name: string, open: (dir: string) => Store): void {
     });
 
     it('a commit with one bad write writes nothing', async () => {
-      const s = open(freshDir());
+      const s = await open(freshDir());
       const r = rng(3);
       const code = await rejects(s.commit([
         { kind: 'item.put', tenant: 't', item: itemOf(r, 'ok', 256) },
@@ -136,7 +152,7 @@ function storeSuite(name: string, open: (dir: string) => Store): void {
 
     it('recentTenants: most recently touched first, across reopen', async () => {
       const dir = freshDir();
-      let s = open(dir);
+      let s = await open(dir);
       expect(await s.recentTenants(5)).toEqual([]);
       await s.commit([
         { kind: 'tenant.touch', tenant: 't1', atMs: 100 },
@@ -154,13 +170,13 @@ function storeSuite(name: string, open: (dir: string) => Store): void {
         { kind: 'tenant.touch', tenant: '🐙/\0', atMs: 1e13 },
       ]);
       await s.close();
-      s = open(dir);
+      s = await open(dir);
       expect(await s.recentTenants(10)).toEqual(['🐙/\0', 't1', 't2', 't3']);
       await s.close();
     });
 
     it('a 1000-item single commit', async () => {
-      const s = open(freshDir());
+      const s = await open(freshDir());
       const r = rng(4);
       const items = Array.from({ length: 1000 }, (_, i) => itemOf(r, `k${i}`, 8192));
       await s.commit(items.map((item) => ({ kind: 'item.put', tenant: 'big', item })));
@@ -172,11 +188,11 @@ function storeSuite(name: string, open: (dir: string) => Store): void {
     });
 
     it('odd tenant and key strings never collide (NUL, "/", emoji, prefixes)', async () => {
-      const s = open(freshDir());
+      const s = await open(freshDir());
       const pairs: [string, string][] = [
         ['a', 'b/c'], ['a/b', 'c'], ['a', 'bc'], ['ab', 'c'], ['a\0', 'b'], ['a', '\0b'], ['a\0b', 'c'],
         ['🐙', 'x'], ['🐙x', ''.concat('y')], ['\u00ff', 'k'], ['ÿ', 'k2'], ['a', '\uFFFF'], ['a\uFFFF', 'z'],
-        ['ab', 'ab'], ['a', 'bab'],
+        ['ab', 'ab'], ['a', 'bab'], ['__proto__', '__proto__'], ['a', 'constructor'], ['a', '__proto__'],
       ];
       const r = rng(5);
       const writes: Write[] = pairs.map(([tenant, key], i) => ({ kind: 'item.put', tenant, item: { ...itemOf(r, key, 4), reward: i } }));
@@ -193,7 +209,7 @@ function storeSuite(name: string, open: (dir: string) => Store): void {
     });
 
     it('arbitrary Unicode (tenant, key) pairs load back exactly (property)', async () => {
-      const s = open(freshDir());
+      const s = await open(freshDir());
       const name = fc.string({ unit: 'binary', minLength: 1, maxLength: 6 });
       let run = 0;
       await fc.assert(
@@ -215,8 +231,8 @@ function storeSuite(name: string, open: (dir: string) => Store): void {
 
     it('several stores on different directories in one process stay independent', async () => {
       const r = rng(6);
-      const s1 = open(freshDir());
-      const s2 = open(freshDir());
+      const s1 = await open(freshDir());
+      const s2 = await open(freshDir());
       const i1 = itemOf(r, 'k', 64), i2 = itemOf(r, 'k', 64);
       await Promise.all([
         s1.commit([{ kind: 'item.put', tenant: 't', item: i1 }, { kind: 'tenant.touch', tenant: 'one', atMs: 1 }]),
@@ -230,15 +246,15 @@ function storeSuite(name: string, open: (dir: string) => Store): void {
       expect(await rejects(s1.loadTenant('t'))).toBe('unavailable');
     });
 
-    it('two stores on one directory share its environment (lmdb-js: one env per path per process)', async () => {
+    it('two stores on one directory share its data (lmdb-js: one env per path per process; Redis: one prefix)', async () => {
       const dir = freshDir();
       const r = rng(7);
-      const a = open(dir), b = open(dir);
+      const a = await open(dir), b = await open(dir);
       const item = itemOf(r, 'k', 64);
       await a.commit([{ kind: 'item.put', tenant: 't', item }]);
       expectSameItem((await b.loadTenant('t')).items[0], item);
       await a.close();
-      // b keeps working after a closed: the environment is reference-counted.
+      // b keeps working after a closed (lmdb-js: the environment is reference-counted).
       await b.commit([{ kind: 'item.delete', tenant: 't', key: 'k' }]);
       expect((await b.loadTenant('t')).items).toEqual([]);
       await b.close();
@@ -246,7 +262,20 @@ function storeSuite(name: string, open: (dir: string) => Store): void {
   });
 }
 
-storeSuite('LmdbStore', (dir) => openLmdbStore(dir));
+let redis: RedisServer | undefined;
+/** A key prefix per "directory": its base name (holoserve-store-XXXXXX) is a valid prefix. */
+const prefixOf = (dir: string) => `${dir.slice(dir.lastIndexOf('/') + 1)}:`;
+
+const IMPLS: Impl[] = [
+  { name: 'LmdbStore', open: (dir) => openLmdbStore(dir) },
+  {
+    name: 'RedisStore',
+    start: async () => { redis = await startRedis(); },
+    stop: async () => { await redis?.stop(); },
+    open: (dir) => openRedisStore({ url: redis!.url, prefix: prefixOf(dir), allowEviction: false, allowWithoutFsync: false, waitReplicas: 0, waitTimeoutMs: 1000 }),
+  },
+];
+for (const impl of IMPLS) storeSuite(impl);
 
 describe('data directory names', () => {
   it('a directory whose name has a dot is used as a directory (lmdb-js would take it for a file)', async () => {

@@ -56,7 +56,7 @@ export class FftjsEngine implements FftEngine {
     this.multiplyInverse64(A, B, out);
   }
 
-  convolveSpectrum(x: Float32Array, S: Float32Array, out: Float32Array): void {
+  convolveSpectrum(x: Float32Array, S: Float32Array, out: Float32Array, _sameSpectrum = false): void {
     const D = this.D;
     const A = Float64Array.from(this.forward64(x).slice(0, D + 2));
     const B = this.toComplex(S);

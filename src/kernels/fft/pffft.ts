@@ -47,6 +47,8 @@ export class PffftEngine implements FftEngine {
   private readonly pC: number; // accumulator
   private readonly pWork: number;
   private heap!: Float32Array;
+  /** the spectrum now at pB, when convolveSpectrum put it there (null once pB is overwritten) */
+  private spectrumAtB: Float32Array | null = null;
   private filter?: { exports: KernelsWasm; heap: Float32Array; pB: number; pW: number } | null;
 
   /** Use createPffftEngine (async: the WASM module must be loaded first). */
@@ -106,15 +108,18 @@ export class PffftEngine implements FftEngine {
     this.fwd(this.pX, this.pA);
     h.set(b, this.pX);
     this.fwd(this.pX, this.pB);
+    this.spectrumAtB = null;
     this.productInverse();
     out.set(h.subarray(this.pX, this.pX + D));
   }
 
-  convolveSpectrum(x: Float32Array, S: Float32Array, out: Float32Array): void {
+  convolveSpectrum(x: Float32Array, S: Float32Array, out: Float32Array, sameSpectrum = false): void {
     const h = this.h(), D = this.D;
     h.set(x, this.pX);
     this.fwd(this.pX, this.pA);
-    h.set(S, this.pB);
+    // A batch of binds to one role copies its spectrum (32 KiB at D = 8192) once, not per bind.
+    if (!(sameSpectrum && S === this.spectrumAtB)) h.set(S, this.pB);
+    this.spectrumAtB = S;
     this.productInverse();
     out.set(h.subarray(this.pX, this.pX + D));
   }
@@ -194,6 +199,7 @@ export class PffftEngine implements FftEngine {
     const h = this.h(), D = this.D;
     h.set(X, this.pA);
     this.m._pffft_zreorder(this.setup, this.pA << 2, this.pB << 2, PFFFT_FORWARD);
+    this.spectrumAtB = null;
     // Ordered real layout: [Re F_0, Re F_{D/2}, Re F_1, Im F_1, ...].
     const Z = new Float64Array(D + 2);
     Z[0] = h[this.pB];
@@ -204,6 +210,7 @@ export class PffftEngine implements FftEngine {
 
   fromComplex(Z: ArrayLike<number>, X: Float32Array): void {
     const h = this.h(), D = this.D;
+    this.spectrumAtB = null;
     h[this.pB] = Z[0];
     h[this.pB + 1] = Z[D];
     for (let k = 1; k < D / 2; k++) { h[this.pB + 2 * k] = Z[2 * k]; h[this.pB + 2 * k + 1] = Z[2 * k + 1]; }

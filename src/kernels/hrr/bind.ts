@@ -23,12 +23,14 @@ export function bind(hrr: Hrr, a: Float32Array, b: Float32Array, out: Float32Arr
 /**
  * bindSpectrum(a, R) = irfft(rfft(a) · R): bind with a precomputed spectrum (for a role, its
  * role spectrum), so the call costs one forward and one inverse transform.
- * R: Float32Array (D,) in hrr.engine's layout.
+ * R: Float32Array (D,) in hrr.engine's layout. sameSpectrum: R is the array of the previous
+ * bindSpectrum on this hrr and unchanged since (FftEngine.convolveSpectrum); a server binding a
+ * batch to a role from its immutable role table passes true.
  */
-export function bindSpectrum(hrr: Hrr, a: Float32Array, R: Float32Array, out: Float32Array = new Float32Array(hrr.D)): Float32Array {
+export function bindSpectrum(hrr: Hrr, a: Float32Array, R: Float32Array, out: Float32Array = new Float32Array(hrr.D), sameSpectrum = false): Float32Array {
   checkLength('a', a, hrr.D);
   if (R.length !== hrr.D) throw new HoloError('bad_dimension', `spectrum has length ${R.length}, expected ${hrr.D}`);
-  hrr.engine.convolveSpectrum(a, R, out);
+  hrr.engine.convolveSpectrum(a, R, out, sameSpectrum);
   return checkResult(out, { a });
 }
 

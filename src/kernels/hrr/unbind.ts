@@ -19,6 +19,8 @@ export interface UnbindOptions {
   eps?: number;
   /** wiener mode: signal-to-noise power ratio; λ = 1/snr. Overrides beta. */
   snr?: number;
+  /** also compute relErr (unbindError: one pass over the D/2+1 bins) */
+  report?: boolean;
 }
 
 export interface UnbindResult {
@@ -32,6 +34,8 @@ export interface UnbindResult {
    * (= beta when beta set it), the same for b and s·b. 0 in approx mode.
    */
   epsRel: number;
+  /** with opts.report: the filter's relative reconstruction error (unbindError) */
+  relErr?: number;
 }
 
 export const DEFAULT_BETA = 1e-3;
@@ -70,18 +74,20 @@ export function unbindSpectrum(hrr: Hrr, c: Float32Array, B: Float32Array, power
   checkLength('c', c, hrr.D);
   if (B.length !== hrr.D) throw new HoloError('bad_dimension', `spectrum has length ${B.length}, expected ${hrr.D}`);
   const mode = opts.mode ?? 'exact';
-  let lambda = 0, floored = 0, epsRel = 0;
+  let lambda = 0, floored = 0, epsRel = 0, relErr: number | undefined;
   if (mode === 'approx') {
     regulariser('exact', opts, power); // validates eps, snr, beta even though approx ignores them
+    if (opts.report) relErr = unbindError(hrr, B, mode, 0);
     hrr.engine.conjugate(B, hrr.S1);
   } else {
     lambda = regulariser(mode, opts, power);
     // beta itself when beta set λ (λ/P̄ rounds, and beta is what was asked for)
     epsRel = (mode === 'exact' ? opts.eps : opts.snr) === undefined ? opts.beta ?? DEFAULT_BETA : lambda / power;
+    if (opts.report) relErr = unbindError(hrr, B, mode, lambda);
     floored = hrr.engine.inverseFilter(B, hrr.S1, mode === 'exact' ? 'floor' : 'add', lambda);
   }
   hrr.engine.convolveSpectrum(c, hrr.S1, out);
-  return { vector: checkResult(out, { c }), epsUsed: lambda, floored, epsRel };
+  return { vector: checkResult(out, { c }), epsUsed: lambda, floored, epsRel, relErr };
 }
 
 /**
@@ -109,4 +115,48 @@ export function regulariser(mode: UnbindMode, opts: UnbindOptions, power: number
   const beta = opts.beta ?? DEFAULT_BETA;
   if (mode === 'exact') return opts.eps ?? beta * power;
   return opts.snr !== undefined ? 1 / opts.snr : beta * power;
+}
+
+/**
+ * unbindError(B, mode, λ) → ‖â − a‖ / ‖a‖ of unbind for every a with a flat spectrum (|A_k|
+ * constant: a basis vector e_i, an impulse) and c = bind(a, b) exactly, and the expected value
+ * for a white random a: the filter's response is H_k = |B_k|²/max(|B_k|², λ) (exact),
+ * |B_k|²/(|B_k|² + λ) (wiener), |B_k|² (approx), so by Parseval
+ *   relErr² = (1/D) Σ_{k<D} (1 − H_k)²,
+ * bins 1..D/2−1 counted twice (a real signal's spectrum is Hermitian). For a unitary b
+ * (|B_k| = 1): 0 (exact, λ ≤ 1), λ/(1 + λ) (wiener), 0 (approx).
+ * B: b's spectrum (engine layout); λ as unbind used it (epsUsed).
+ */
+export function unbindError(hrr: Hrr, B: Float32Array, mode: UnbindMode, lambda: number): number {
+  const D = hrr.D, layout = hrr.engine.layout;
+  const m = mode === 'approx' ? 0 : mode === 'exact' ? 1 : 2;
+  // The sum does not depend on bin order, so the engine's own layout is read in place (no
+  // reorder, no allocation): DC and Nyquist are real and counted once, every other bin twice.
+  let s: number;
+  if (layout === 'pffft-simd4') {
+    // D/8 blocks of four real parts then their four imaginary parts; block 0 slots 0 and 4: DC, Nyquist.
+    s = binError(B[0] * B[0], m, lambda) + binError(B[4] * B[4], m, lambda);
+    let pairs = 0;
+    for (let b = 0; b < D; b += 8) {
+      for (let i = b === 0 ? 1 : 0; i < 4; i++) { const re = B[b + i], im = B[b + i + 4]; pairs += binError(re * re + im * im, m, lambda); }
+    }
+    s += 2 * pairs;
+  } else if (layout === 'fftjs-ccs') {
+    // X[0] = Re F_0, X[1] = Re F_{D/2}, then (Re, Im) pairs.
+    s = binError(B[0] * B[0], m, lambda) + binError(B[1] * B[1], m, lambda);
+    let pairs = 0;
+    for (let k = 2; k < D; k += 2) pairs += binError(B[k] * B[k] + B[k + 1] * B[k + 1], m, lambda);
+    s += 2 * pairs;
+  } else {
+    const Z = hrr.engine.toComplex(B);
+    s = 0;
+    for (let k = 0; k <= D / 2; k++) s += (k === 0 || k === D / 2 ? 1 : 2) * binError(Z[2 * k] * Z[2 * k] + Z[2 * k + 1] * Z[2 * k + 1], m, lambda);
+  }
+  return Math.sqrt(s / D);
+}
+
+/** (1 − H)² for one bin of power p: m = 0 approx (H = p), 1 exact (H = min(1, p/λ)), 2 wiener (H = p/(p + λ)). */
+function binError(p: number, m: number, lambda: number): number {
+  const e = m === 0 ? 1 - p : m === 1 ? (p >= lambda ? 0 : 1 - p / lambda) : lambda / (p + lambda);
+  return e * e;
 }

@@ -22,7 +22,7 @@
  * module (STYLE §1, test/kernels/imports.test.ts), since kernels are pure math. Reading our own
  * compiled loops at load is the one exception, the same I/O @echogarden/pffft-wasm does inside
  * its package; doing it through the runtime keeps the kernels importable where there is no fs
- * (there the JS loops serve). This is the only file under src/kernels/ that touches the file system.
+ * (there the JS loops serve). It and scan.ts (the recall scans, same scheme) are the only files under src/kernels/ that touch the file system.
  */
 
 /** The exports of kernels.wasm (src/kernels/wasm/assembly/index.ts); pointers are byte offsets. */

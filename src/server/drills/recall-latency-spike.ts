@@ -6,24 +6,15 @@
  * recall time; tenant names appear here, never as metric labels), and names the hot shards:
  *   hot(s) ⇔ busy_s ≥ 3 · B / shards  and  busy_s ≥ ½ · max_t busy_t
  * with B the busy seconds of every shard in the window: at least three times its fair share,
- * and within a factor two of the busiest. pass: the rerank is off in every worker and every
- * worker answered the load query (the mitigation is in place and the hotspot data is complete).
+ * and within a factor two of the busiest. The rerank is turned off as a live knob (src/knobs/live.ts:
+ * validated, logged, persisted); each worker then runs one batch ('drill.knobs') that reports the
+ * knobs it ran under. pass: the rerank is off in every worker and every worker answered the load
+ * query (the mitigation is in place and the hotspot data is complete).
  */
 import type { Counter, Histogram } from 'prom-client';
-import type { Dispatcher } from '../../batch/dispatcher.js';
-import type { LoadRow } from '../../metrics/load.js';
 import type { Metrics } from '../../metrics/registry.js';
 import type { Knobs } from '../../pool/messages.js';
-import type { ShardPool } from '../../pool/pool.js';
-
-export interface SpikeDeps {
-  pool: ShardPool;
-  dispatcher: Dispatcher;
-  knobs: Knobs;
-  metrics: Metrics;
-  load: () => Promise<LoadRow[]>;
-  shards: number;
-}
+import type { Drill, DrillDeps } from './drill.js';
 
 /** label value → value of one series family of a counter or histogram (e.g. _sum). */
 async function byLabel(m: Counter | Histogram, label: string, metricName?: string): Promise<Map<number, number>> {
@@ -53,12 +44,21 @@ async function sample(m: Metrics): Promise<Sample> {
 const delta = (a: Map<number, number>, b: Map<number, number>, k: number) => (b.get(k) ?? 0) - (a.get(k) ?? 0);
 const round = (x: number, d = 6) => Number(x.toFixed(d));
 
-export async function recallLatencySpike(d: SpikeDeps, windowMs = 2000): Promise<Record<string, unknown>> {
-  const rerankWasOn = d.knobs.rerank;
-  d.knobs.rerank = false;
-  d.dispatcher.knobsChanged();
-  const seen = await d.pool.broadcast<Knobs>({ type: 'knobs', knobs: { rerank: false } });
-  const rerankOffInWorkers = seen.filter((k) => k.rerank === false).length;
+/** The knobs each worker's next batch runs under (a batch carries the live knobs to its worker). */
+async function knobsInWorkers(d: DrillDeps): Promise<(Knobs | null)[]> {
+  return Promise.all(Array.from({ length: d.pool.size }, async (_, w) => {
+    const o = await d.dispatcher.submitTo(w, { op: 'drill.knobs', kind: 'hrr', route: 'any', params: {} });
+    return o.ok ? (o.result.knobs as Knobs) : null;
+  }));
+}
+
+export const recallLatencySpike: Drill = async (d, params) => {
+  const windowMs = (params.windowMs as number | undefined) ?? 2000;
+  const rerankWasOn = d.live.snapshot().rerank;
+  d.live.set({ rerank: false }, 'drill recall-latency-spike');
+  const seen = await knobsInWorkers(d);
+  const rerankOffInWorkers = seen.filter((k) => k !== null && k.rerank === false).length;
+  const shardCount = d.cfg.shards;
 
   const s0 = await sample(d.metrics);
   const t0 = await d.load().catch(() => null);
@@ -75,7 +75,7 @@ export async function recallLatencySpike(d: SpikeDeps, windowMs = 2000): Promise
       tenants: rows.length, bytes: rows.reduce((a, r) => a + r.bytes, 0),
     };
   });
-  const all = Array.from({ length: d.shards }, (_, s) => {
+  const all = Array.from({ length: shardCount }, (_, s) => {
     const requests = delta(s0.sReq, s1.sReq, s);
     const rows = (t1 ?? []).filter((r) => r.shard === s);
     return {
@@ -86,7 +86,7 @@ export async function recallLatencySpike(d: SpikeDeps, windowMs = 2000): Promise
   });
   const total = all.reduce((a, s) => a + s.busySeconds, 0);
   const max = Math.max(0, ...all.map((s) => s.busySeconds));
-  const hotShards = total > 0 ? all.filter((s) => s.busySeconds >= (3 * total) / d.shards && s.busySeconds >= max / 2).map((s) => s.shard) : [];
+  const hotShards = total > 0 ? all.filter((s) => s.busySeconds >= (3 * total) / shardCount && s.busySeconds >= max / 2).map((s) => s.shard) : [];
   const shards = all.filter((s) => s.requests > 0 || s.tenants > 0).sort((a, b) => b.busySeconds - a.busySeconds)
     .map((s) => ({ ...s, busySeconds: round(s.busySeconds), busyShare: total > 0 ? round(s.busySeconds / total, 4) : 0, queueWaitMeanSeconds: round(s.queueWaitMeanSeconds) }));
 
@@ -104,11 +104,11 @@ export async function recallLatencySpike(d: SpikeDeps, windowMs = 2000): Promise
     scenario: 'recall-latency-spike',
     pass: rerankOffInWorkers === d.pool.size && loadRead,
     windowMs,
-    rerankWasOn, rerankOffInWorkers, knobs: { ...d.knobs },
+    rerankWasOn, rerankOffInWorkers, knobs: { ...d.live.snapshot() },
     loadRead,
     hotShards,
     workers,
     shards,
     largestTenants: { byItems: top('items'), byRecallSeconds: top('recallSeconds') },
   };
-}
+};
