@@ -22,7 +22,7 @@ function code(f: Record<string, unknown>): string {
 
 describe('parseRequest', () => {
   it('knows exactly the documented ops', () => {
-    expect(OP_NAMES.sort()).toEqual(['anchor.delete', 'anchor.put', 'bind', 'bundle', 'cleanup', 'cosine', 'drill', 'encode', 'forget',
+    expect(OP_NAMES.sort()).toEqual(['anchor.delete', 'anchor.put', 'bind', 'bundle', 'cleanup', 'cosine', 'dimension', 'drill', 'encode', 'forget',
       'graph.delete', 'graph.put', 'heat', 'hello', 'knobs', 'recall', 'recall.many', 'remember', 'role', 'sinkhorn', 'stats', 'status', 'unbind'].sort());
   });
 

@@ -21,7 +21,7 @@ describe('holoserve', () => {
     const top = await cli(['--help']);
     expect(top.code).toBe(0);
     for (const c of COMMANDS) expect(top.stdout).toMatch(new RegExp(`\\n  ${c.name} +${c.summary.slice(0, 20).replace(/[()]/g, '.')}`));
-    expect(COMMANDS.map((c) => c.name)).toEqual(['serve', 'knobs', 'drill', 'status', 'plan']); // plan: obs (#12)
+    expect(COMMANDS.map((c) => c.name)).toEqual(['serve', 'knobs', 'drill', 'status', 'plan', 'dimension']); // plan: obs (#12); dimension: #13
     for (const c of COMMANDS) {
       const h = await cli([c.name, '--help']);
       expect([c.name, h.code]).toEqual([c.name, 0]);

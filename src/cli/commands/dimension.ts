@@ -6,6 +6,7 @@
  */
 import { parseArgs } from 'node:util';
 import { connect, HoloClientError } from '../../client/client.js';
+import { ADMIN_HELP, ADMIN_OPTIONS, urlOf } from '../admin-client.js';
 import type { Command } from '../command.js';
 
 const HELP = `usage: holoserve dimension <action> [D] [options]
@@ -15,14 +16,13 @@ const HELP = `usage: holoserve dimension <action> [D] [options]
   rollback        serve the old D again (until finalize)
   finalize        drop the old D and free its memory
 options:
-  --url URL       the server (default ws://127.0.0.1:8080/v1, or HOLOSERVE_URL)
-  --token T       an admin token (or HOLOSERVE_TOKEN)
   --share S       shadow: largest share of worker time for the rebuild, (0, 1] (default 0.25)
   --chunk-ms M    shadow: longest rebuild slice, ms (default 20)
   --max-delta X   shadow: switch criterion on the p95 reconstruction delta (default 0.02)
   --sample N      status: records measured (default 64; 0 skips the measurement)
   --force N       switch/rollback with N raw-vector items that have no vector at the new D
-  --json          print the server's reply as JSON`;
+  --json          print the server's reply as JSON
+${ADMIN_HELP}`;
 
 const ACTIONS = ['shadow', 'status', 'switch', 'rollback', 'finalize'] as const;
 type Action = typeof ACTIONS[number];
@@ -64,8 +64,8 @@ export const command: Command = {
       a = parseArgs({
         args: argv, allowPositionals: true,
         options: {
-          url: { type: 'string' }, token: { type: 'string' }, share: { type: 'string' }, 'chunk-ms': { type: 'string' },
-          'max-delta': { type: 'string' }, sample: { type: 'string' }, force: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+          ...ADMIN_OPTIONS, share: { type: 'string' }, 'chunk-ms': { type: 'string' },
+          'max-delta': { type: 'string' }, sample: { type: 'string' }, force: { type: 'string' }, json: { type: 'boolean' },
         },
       });
     } catch (e) {
@@ -90,9 +90,15 @@ export const command: Command = {
       process.stderr.write(`holoserve dimension: ${(e as Error).message}\n`);
       return 2;
     }
-    const url = a.values.url ?? process.env.HOLOSERVE_URL ?? 'ws://127.0.0.1:8080/v1';
+    const url = urlOf(a.values);
     const token = a.values.token ?? process.env.HOLOSERVE_TOKEN;
-    const c = await connect(url, { timeoutMs: 600_000, ...(token ? { token } : {}) });
+    let c;
+    try {
+      c = await connect(url, { timeoutMs: 600_000, reconnect: false, ...(token ? { token } : {}) });
+    } catch (e) {
+      process.stderr.write(`holoserve: cannot connect to ${url}: ${(e as Error).message}\n`);
+      return 1;
+    }
     try {
       const r = await c.dimension(action as Action, opts);
       if (a.values.json) process.stdout.write(`${JSON.stringify(r, null, 1)}\n`);
