@@ -247,7 +247,7 @@ export async function start(cfg: Config, opts: StartOptions = {}): Promise<{ lis
         .catch((e: unknown) => log(`role prewarm at D=${D} failed: ${String(e)}`));
     },
     shadowDim: (D) => { limits.shadowDim = D; },
-    memoryBudgetBytes: cfg.memoryBudgetBytes,
+    memoryBudgetBytes: cfg.memoryBudgetBytes, metrics,
   });
   adminDeps.dimension = dimension;
   handler = new FrameHandler(cfg, limits, dispatcher, metrics, state, () => hello, (p) => admin(adminDeps, p));

@@ -26,6 +26,7 @@ import { isSupportedDim, MAX_DIM, MIN_DIM } from '../kernels/check.js';
 import type { ShardPool } from '../pool/pool.js';
 import type { ShardMap } from '../pool/shard.js';
 import type { Dispatcher } from '../batch/dispatcher.js';
+import type { Metrics } from '../metrics/registry.js';
 import { createRoleTableBuffer, RoleTable } from '../roles/table.js';
 import type { ChunkResult, MeasureRaw } from '../worker/dimension.js';
 import { dirFor, readDimensionState, storeDir, writeDimensionState, type Cursor, type DimensionState } from './state.js';
@@ -55,6 +56,7 @@ export interface DimensionHooks {
   shadowDim(D: number | undefined): void;
   /** bytes the tenants may hold in memory, when budgeted (issue #10's memoryBudgetBytes) */
   memoryBudgetBytes?: number;
+  metrics?: Metrics;
   log(msg: string): void;
 }
 
@@ -76,10 +78,18 @@ export class DimensionController {
   private rebuildMs: number | undefined;
   private lastSwitch: { D: number; heldMs: number; atMs: number } | undefined;
   private busy = false;
+  /** unmovable count as of the last look (status, switch), for the coverage gauge */
+  private lastUnmovable = 0;
 
   constructor(private readonly h: DimensionHooks) {
     this.state = readDimensionState(h.cfg.dataDir, h.cfg.dim);
     if (this.state.settings) this.settings = { ...this.state.settings };
+    const m = h.metrics;
+    if (m) {
+      m.dimension.set(this.state.served.D);
+      // read at scrape time: 1 without a rollout, else the coverage formula with the last unmovable count
+      m.dimensionCoverageOf = () => (this.state.other ? (this.complete() && this.lastUnmovable === 0 ? 1 : Math.min(this.coverage(this.lastUnmovable), 1 - Number.EPSILON)) : 1);
+    }
   }
 
   /** After start-up: a rollout found in the store resumes (shadow: rebuild again; switched: re-check the old D). */
@@ -219,6 +229,7 @@ export class DimensionController {
     const base: Record<string, unknown> = { phase: s.phase, served: s.served.D, since: s.sinceMs, lastSwitch: this.lastSwitch ?? null };
     if (!s.other) return { ...base, other: null, coverage: 1 };
     const un = await this.unmovable();
+    this.lastUnmovable = un.total;
     const coverage = this.complete() ? (un.total === 0 ? 1 : this.coverage(un.total)) : Math.min(this.coverage(un.total), 1 - Number.EPSILON);
     let q: Quality | null = null;
     if (sample > 0) {
@@ -227,6 +238,15 @@ export class DimensionController {
       const max = Math.max(1, Math.ceil(sample / this.h.pool.size));
       const raws = await Promise.all(perWorker.map((ts, w) => this.h.pool.run<MeasureRaw>(w, { type: 'dimension.measure', tenants: ts, maxRecords: max, maxItems: 2048 })));
       q = quality(raws, [s.served.D, s.other.D]);
+      const m = this.h.metrics;
+      if (m && q.records > 0) {
+        for (const k of ['p50', 'p95', 'max'] as const) m.dimensionDelta.set({ quantile: k }, q.delta[k]);
+        m.dimensionCleanupScore.set({ side: 'served' }, q.served.cleanupScore.mean);
+        m.dimensionCleanupScore.set({ side: 'other' }, q.other.cleanupScore.mean);
+      }
+      if (q.records > 0) {
+        this.h.log(`dimension status D=${s.served.D}→${s.other.D}: ${q.records} records, delta p50 ${q.delta.p50.toFixed(4)} p95 ${q.delta.p95.toFixed(4)} max ${q.delta.max.toFixed(4)}, cleanup score ${q.served.cleanupScore.mean.toFixed(4)} → ${q.other.cleanupScore.mean.toFixed(4)}, margin min ${q.served.cleanupMargin.min.toFixed(4)} → ${q.other.cleanupMargin.min.toFixed(4)}`);
+      }
     }
     const tenantsDone = [...this.progress.values()].filter((p) => p.cursor === null).length;
     const criteria = {
@@ -271,6 +291,7 @@ export class DimensionController {
     this.otherRoles = fromRoles;
     this.h.shadowDim(from.D);
     this.lastSwitch = { D: to.D, heldMs, atMs: Date.now() };
+    this.h.metrics?.dimension.set(to.D);
     // The old D was served until now: everything is there; keep the progress as complete.
     for (const p of this.progress.values()) { p.cursor = null; p.processed = p.total; }
     this.h.log(`dimension ${what}: serving D=${to.D} (was ${from.D}); batches held ${heldMs.toFixed(1)} ms`);

@@ -121,6 +121,16 @@ export class Metrics {
   });
   readonly tenantUnloads = new Counter({ name: 'holoserve_tenant_unloads_total', help: 'Tenants unloaded from RAM past memoryBudgetBytes (least recently used; durable in the store)', registers: [this.registry] });
   readonly tenantLoads = new Counter({ name: 'holoserve_tenant_loads_total', help: 'Tenants loaded from the store into RAM (first use, or again after an unload)', registers: [this.registry] });
+  // The rolling dimension increase (issue #13, src/dimension/controller.ts)
+  readonly dimension = new Gauge({ name: 'holoserve_dimension', help: 'HRR dimension D served now (a dimension switch changes it)', registers: [this.registry] });
+  /** the rollout's coverage, read at scrape time (src/dimension/controller.ts) */
+  dimensionCoverageOf?: () => number;
+  readonly dimensionCoverage = new Gauge({
+    name: 'holoserve_dimension_coverage_ratio', help: 'Dimension rollout: share of items and anchors present at the other D (1 when no rollout)', registers: [this.registry],
+    collect: () => { this.dimensionCoverage.set(this.dimensionCoverageOf?.() ?? 1); },
+  });
+  readonly dimensionDelta = new Gauge({ name: 'holoserve_dimension_reconstruction_delta', help: 'Dimension rollout: |reconstruction cosine at D′ − at D| per record, at the last status (quantile p50, p95, max)', labelNames: ['quantile'], registers: [this.registry] });
+  readonly dimensionCleanupScore = new Gauge({ name: 'holoserve_dimension_cleanup_score', help: 'Dimension rollout: mean HRR_CLEANUP_SCORE of record unbinds at the last status, at the served and the other D', labelNames: ['side'], registers: [this.registry] });
   // The knob table's live knobs (booleans as 0/1) and the truth budget (issue #11)
   readonly knob = new Gauge({ name: 'holoserve_knob', help: 'Current value of each live knob (booleans 0/1)', labelNames: ['name'], registers: [this.registry] });
   readonly overBudget = new Counter({ name: 'holoserve_over_budget_total', help: 'Computed replies whose reported error exceeds the truth budget (overBudget: true)', labelNames: ['op'], registers: [this.registry] });

@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, HoloClientError, type HoloClient } from '../../src/client/client.js';
 import { startServer, type Server } from './harness.js';
-import { seededVec } from './support.js';
+import { metric, scrape, seededVec } from './support.js';
 
 const TENANTS = ['acme', 'globex', 'initech'];
 const SLOTS = 24;
@@ -139,6 +139,7 @@ describe('dimension rollout 2048 → 8192 (issue #13)', () => {
     expect((await c.hello()).dim).toBe(2048);
     const st = await waitFor(() => c.dimension('status', { sample: 0 }), (s) => s.tenantsDone === 3, 180_000);
     expect(st.unmovable).toBe(1);
+    expect(metric(await scrape(srv.http), 'holoserve_dimension_coverage_ratio')).toBeCloseTo(st.coverage as number, 12);
     expect(st.coverage).toBeCloseTo(1 - 1 / (r.units as number), 12);
     expect(st.criteria).toMatchObject({ coverage: false });
     const refused = await code(c.dimension('switch'));
@@ -164,12 +165,29 @@ describe('dimension rollout 2048 → 8192 (issue #13)', () => {
     expect(q.replayed).toBe(1);
     expect(q.topkAgreement.mean).toBe(1); // the same top-1 (text-2) at both D
     expect(st.criteria).toMatchObject({ coverage: true, maxDelta: 0.02 });
+    // the same numbers exported
+    const m = await scrape(srv.http);
+    expect(metric(m, 'holoserve_dimension_coverage_ratio')).toBe(1);
+    expect(metric(m, 'holoserve_dimension')).toBe(2048);
+    expect(metric(m, 'holoserve_dimension_reconstruction_delta', { quantile: 'p95' })).toBeCloseTo(q.delta.p95, 12);
+    expect(metric(m, 'holoserve_dimension_cleanup_score', { side: 'other' })).toBeCloseTo(q.other.cleanupScore.mean, 12);
   }, 240_000);
 
   let at8192: { minScore: number; minMargin: number; meanScore: number };
 
   it('switches atomically: hello.dim, D-length vectors refused naming the new D, records clean up at 8192 with larger margins', async () => {
+    // Requests in flight across the switch: each is computed wholly at one D. A bind of two
+    // 2048-vectors either completes at 2048 (2048 floats back, equal to the same bind computed
+    // before) or is refused naming the new D; none fails otherwise, none comes back at 8192.
+    const a = seededVec(11, 2048), b = seededVec(12, 2048);
+    const want = await c.bind(a, b);
+    const inflight = Array.from({ length: 120 }, () => c.bind(a, b).then((r) => ({ ok: true as const, r }), (e: HoloClientError) => ({ ok: false as const, e })));
     const sw = await c.dimension('switch');
+    const outs = await Promise.all(inflight);
+    for (const o of outs) {
+      if (o.ok) expect(Array.from(o.r)).toEqual(Array.from(want));
+      else expect([o.e.code, o.e.message]).toEqual(['bad_dimension', expect.stringMatching(/expected D = 8192/)]);
+    }
     expect(sw).toMatchObject({ phase: 'switched', served: 8192, other: 2048 });
     expect(typeof sw.heldMs).toBe('number');
     expect(JSON.parse(readFileSync(join(srv.dataDir, 'dimension.json'), 'utf8'))).toMatchObject({ phase: 'switched', served: { D: 8192 }, other: { D: 2048 } });
@@ -178,6 +196,7 @@ describe('dimension rollout 2048 → 8192 (issue #13)', () => {
     expect(msg).toMatch(/expected D = 8192/);
     expect(await c.dimRefresh).toBe(8192);
     expect(c.dim).toBe(8192);
+    expect(metric(await scrape(srv.http), 'holoserve_dimension')).toBe(8192);
     expect((await c.recall('acme', raw8192, 1)).hits[0]).toMatchObject({ key: 'raw-1' });
     expect((await c.recall('globex', 'written during the shadow', 1)).hits[0].key).toBe('late-text');
     at8192 = await checkRecords(c);

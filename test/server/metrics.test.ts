@@ -220,6 +220,12 @@ describe('/metrics: every documented metric moves under a workload', () => {
         expect(metric(last, 'holoserve_knob', { name: 'epsilonTotal' })).toBe(0.05);
       },
       over_budget_total: () => expect(moved('over_budget_total', { op: 'unbind' })).toBe(overBudgetUnbinds),
+      // The rolling dimension increase: no rollout here, so the served D and coverage 1; the
+      // rollout's own numbers move in test/server/dimension.test.ts (shadow, status, switch).
+      dimension: () => expect(metric(last, 'holoserve_dimension')).toBe(D),
+      dimension_coverage_ratio: () => expect(metric(last, 'holoserve_dimension_coverage_ratio')).toBe(1),
+      dimension_reconstruction_delta: () => expect(last).not.toMatch(/^holoserve_dimension_reconstruction_delta\{/m),
+      dimension_cleanup_score: () => expect(last).not.toMatch(/^holoserve_dimension_cleanup_score\{/m),
     };
 
     const local = new Metrics();
