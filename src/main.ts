@@ -22,7 +22,7 @@ import { listen, type Listening } from './server/app.js';
 import { authRequired } from './server/auth.js';
 import { FrameHandler, type ServerState } from './server/connection.js';
 import { FALLBACK_MESSAGE, loadUws } from './server/uws.js';
-import { admin, type AdminDeps } from './server/admin.js';
+import { admin, ADMIN_OPS, type AdminDeps } from './server/admin.js';
 import { HoloError } from './errors.js';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -136,7 +136,8 @@ export async function start(cfg: Config): Promise<{ listening: Listening; stop: 
     pool, roles, shards, metrics, arena,
   );
   const hello = {
-    server: 'holoserve', version: VERSION, dim: cfg.dim, engine: info.engine, ops: OP_NAMES,
+    server: 'holoserve', version: VERSION, dim: cfg.dim, engine: info.engine,
+    ops: OP_NAMES.filter((op) => cfg.adminOps || !ADMIN_OPS.includes(op)),
     limits: {
       maxFrameBytes: cfg.maxFrameBytes, maxInflight: cfg.maxInflightPerConnection, sinkhornMaxSize: cfg.sinkhornMaxSize,
       graphMaxNodes: cfg.graphMaxNodes, graphMaxEdges: cfg.graphMaxEdges, maxPayloadBytes: limits.maxPayloadBytes,
@@ -191,26 +192,34 @@ export async function start(cfg: Config): Promise<{ listening: Listening; stop: 
   return { listening, stop };
 }
 
-const isMain = process.argv[1] !== undefined && import.meta.url === pathToFileURL(resolve(process.argv[1])).href;
-if (isMain) {
+/**
+ * Loads the config, starts, and resolves with the exit code once stopped: 0 after a SIGTERM or
+ * SIGINT drained, 1 if start or shutdown failed, 2 for a bad configuration.
+ */
+export function runServer(): Promise<number> {
   let cfg: Config;
   try {
     cfg = loadConfig();
   } catch (e) {
     process.stderr.write(`holoserve: bad configuration: ${(e as Error).message}\n`);
-    process.exit(2);
+    return Promise.resolve(2);
   }
-  // The handlers go in before start() can print "ready": a SIGTERM right after the ready line
-  // (or during start-up) must drain and exit 0, not meet the default action and kill the process.
-  const started = start(cfg);
-  const onSignal = (sig: string) => {
-    log(`${sig}: shutting down`);
-    started.then(({ stop }) => stop()).then(() => process.exit(0), (e: unknown) => { process.stderr.write(`holoserve: shutdown failed: ${String(e)}\n`); process.exit(1); });
-  };
-  process.once('SIGTERM', () => onSignal('SIGTERM'));
-  process.once('SIGINT', () => onSignal('SIGINT'));
-  started.catch((e: unknown) => {
-    process.stderr.write(`holoserve: failed to start: ${(e as Error).message}\n`);
-    process.exit(1);
+  return new Promise((exit) => {
+    // The handlers go in before start() can print "ready": a SIGTERM right after the ready line
+    // (or during start-up) must drain and exit 0, not meet the default action and kill the process.
+    const started = start(cfg);
+    const onSignal = (sig: string) => {
+      log(`${sig}: shutting down`);
+      started.then(({ stop }) => stop()).then(() => exit(0), (e: unknown) => { process.stderr.write(`holoserve: shutdown failed: ${String(e)}\n`); exit(1); });
+    };
+    process.once('SIGTERM', () => onSignal('SIGTERM'));
+    process.once('SIGINT', () => onSignal('SIGINT'));
+    started.catch((e: unknown) => {
+      process.stderr.write(`holoserve: failed to start: ${(e as Error).message}\n`);
+      exit(1);
+    });
   });
 }
+
+const isMain = process.argv[1] !== undefined && import.meta.url === pathToFileURL(resolve(process.argv[1])).href;
+if (isMain) void runServer().then((code) => process.exit(code));

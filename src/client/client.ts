@@ -50,6 +50,59 @@ function copy(b: Uint8Array): Uint8Array {
   return c;
 }
 
+/** `hello`: the server, its dimension and engine, the ops it answers, and its limits. */
+export interface Hello {
+  server: string;
+  version: string;
+  dim: number;
+  engine: string;
+  /** the ops this server answers (admin ops only when adminOps is on) */
+  ops: string[];
+  limits: {
+    maxFrameBytes: number; maxInflight: number; sinkhornMaxSize: number; graphMaxNodes: number; graphMaxEdges: number;
+    maxPayloadBytes: number; maxTextChars: number;
+    /** most distinct tokens one text may have (encode, and text in remember/recall/anchor.put) */
+    maxTokens: number;
+    maxBundle: number; maxK: number;
+  };
+}
+
+export interface UnbindResult {
+  vector: Float32Array;
+  /** λ used (0 for approx) */
+  epsUsed: number;
+  /** spectral bins with |B|² < λ */
+  floored: number;
+}
+
+export interface SinkhornResult {
+  plan: Float64Array;
+  cost: number;
+  iterations: number;
+  marginalError: number;
+  converged: boolean;
+  /** true when the iteration met a non-finite value and stopped (the plan is the last good one) */
+  numericalError: boolean;
+}
+
+export interface RecallResult {
+  hits: { key: string; score: number; payload?: unknown }[];
+  margin: number;
+  reranked: boolean;
+  /** present (true) when answered from the recall cache */
+  cached?: boolean;
+}
+
+export interface TenantStats {
+  items: number;
+  capacity: number;
+  utilization: number;
+  evictions: number;
+  anchors: number;
+  anchorsMax: number;
+  saturation: number;
+}
+
 interface Pending {
   resolve: (v: Record<string, unknown>) => void;
   reject: (e: Error) => void;
@@ -159,10 +212,16 @@ export class HoloClient {
     return this.pending.size;
   }
 
-  // ---- typed methods (docs/PROTOCOL.md) ----
+  // ---- typed methods (docs/PROTOCOL.md): each resolves with the result alone, without id and ok ----
 
-  async hello(): Promise<{ server: string; version: string; dim: number; engine: string; ops: string[]; limits: Record<string, number> }> {
-    return (await this.request('hello')) as never;
+  /** One request's result: the reply map without `id` and `ok`. */
+  private async result<T>(op: string, params: Record<string, unknown> = {}): Promise<T> {
+    const { id: _id, ok: _ok, ...rest } = await this.request(op, params);
+    return rest as T;
+  }
+
+  async hello(): Promise<Hello> {
+    return this.result('hello');
   }
   async role(token: string): Promise<Float32Array> {
     return f32((await this.request('role', { token })).vector as Uint8Array);
@@ -171,10 +230,10 @@ export class HoloClient {
     const p = b instanceof Float32Array ? { a: bin(a), b: bin(b) } : { a: bin(a), role: b.role };
     return f32((await this.request('bind', p)).vector as Uint8Array);
   }
-  async unbind(c: Float32Array, b: Float32Array | { role: string }, opts: { mode?: 'exact' | 'wiener' | 'approx'; eps?: number; snr?: number; beta?: number } = {}): Promise<{ vector: Float32Array; epsUsed: number; floored: number }> {
+  async unbind(c: Float32Array, b: Float32Array | { role: string }, opts: { mode?: 'exact' | 'wiener' | 'approx'; eps?: number; snr?: number; beta?: number } = {}): Promise<UnbindResult> {
     const p = b instanceof Float32Array ? { c: bin(c), b: bin(b) } : { c: bin(c), role: b.role };
-    const r = await this.request('unbind', { ...p, ...opts });
-    return { vector: f32(r.vector as Uint8Array), epsUsed: r.epsUsed as number, floored: r.floored as number };
+    const { vector, ...rest } = await this.result<Omit<UnbindResult, 'vector'> & { vector: Uint8Array }>('unbind', { ...p, ...opts });
+    return { ...rest, vector: f32(vector) };
   }
   async bundle(vectors: Float32Array[], weights?: number[]): Promise<Float32Array> {
     return f32((await this.request('bundle', { vectors: vectors.map(bin), weights })).vector as Uint8Array);
@@ -185,9 +244,9 @@ export class HoloClient {
   async encode(text: string): Promise<Float32Array> {
     return f32((await this.request('encode', { text })).vector as Uint8Array);
   }
-  async sinkhorn(p: { cost: Float64Array; n: number; m: number; epsilon: number; a?: Float64Array; b?: Float64Array; maxIter?: number; tol?: number }): Promise<{ plan: Float64Array; cost: number; iterations: number; marginalError: number; converged: boolean }> {
-    const r = await this.request('sinkhorn', { ...p, cost: bin(p.cost), a: p.a && bin(p.a), b: p.b && bin(p.b) });
-    return { plan: f64(r.plan as Uint8Array), cost: r.cost as number, iterations: r.iterations as number, marginalError: r.marginalError as number, converged: r.converged as boolean };
+  async sinkhorn(p: { cost: Float64Array; n: number; m: number; epsilon: number; a?: Float64Array; b?: Float64Array; maxIter?: number; tol?: number }): Promise<SinkhornResult> {
+    const { plan, ...rest } = await this.result<Omit<SinkhornResult, 'plan'> & { plan: Uint8Array }>('sinkhorn', { ...p, cost: bin(p.cost), a: p.a && bin(p.a), b: p.b && bin(p.b) });
+    return { ...rest, plan: f64(plan) };
   }
   async heat(p: ({ n: number; src: Uint32Array; dst: Uint32Array; weight?: Float64Array } | { graph: string }) & { signal: Float64Array; t: number | number[]; K?: number }): Promise<Float64Array | Float64Array[]> {
     const q: Record<string, unknown> = { ...p, signal: bin(p.signal) };
@@ -196,31 +255,37 @@ export class HoloClient {
     return Array.isArray(r) ? r.map((x) => f64(x as Uint8Array)) : f64(r as Uint8Array);
   }
   async graphPut(graph: string, p: { n: number; src: Uint32Array; dst: Uint32Array; weight?: Float64Array }): Promise<{ graph: string; n: number; nnz: number }> {
-    return (await this.request('graph.put', { graph, n: p.n, src: bin(p.src), dst: bin(p.dst), weight: p.weight && bin(p.weight) })) as never;
+    return this.result('graph.put', { graph, n: p.n, src: bin(p.src), dst: bin(p.dst), weight: p.weight && bin(p.weight) });
   }
+  async graphDelete(graph: string): Promise<{ removed: boolean }> {
+    return this.result('graph.delete', { graph });
+  }
+  /** `evicted`: how many items memory pressure evicted to make room. */
   async remember(tenant: string, key: string, what: Float32Array | string, opts: { payload?: unknown; reward?: number } = {}): Promise<{ stored: boolean; evicted: number }> {
     const v = typeof what === 'string' ? { text: what } : { vector: bin(what) };
-    return (await this.request('remember', { tenant, key, ...v, ...opts })) as never;
+    return this.result('remember', { tenant, key, ...v, ...opts });
   }
-  async recall(tenant: string, query: Float32Array | string, k = 10): Promise<{ hits: { key: string; score: number; payload?: unknown }[]; margin: number; reranked: boolean }> {
+  async recall(tenant: string, query: Float32Array | string, k = 10): Promise<RecallResult> {
     const v = typeof query === 'string' ? { text: query } : { vector: bin(query) };
-    return (await this.request('recall', { tenant, k, ...v })) as never;
+    return this.result('recall', { tenant, k, ...v });
   }
   async cleanup(tenant: string, vector: Float32Array): Promise<{ key: string; score: number; margin: number }> {
-    return (await this.request('cleanup', { tenant, vector: bin(vector) })) as never;
+    return this.result('cleanup', { tenant, vector: bin(vector) });
   }
+  /** `evicted`: the anchor that aged out at saturation, or null. */
   async anchorPut(tenant: string, name: string, what: Float32Array | string): Promise<{ stored: boolean; evicted: string | null }> {
     const v = typeof what === 'string' ? { text: what } : { vector: bin(what) };
-    return (await this.request('anchor.put', { tenant, name, ...v })) as never;
+    const r = await this.result<{ stored: boolean; evicted?: string | null }>('anchor.put', { tenant, name, ...v });
+    return { stored: r.stored, evicted: r.evicted ?? null };
   }
   async anchorDelete(tenant: string, name: string): Promise<{ removed: boolean }> {
-    return (await this.request('anchor.delete', { tenant, name })) as never;
+    return this.result('anchor.delete', { tenant, name });
   }
   async forget(tenant: string, key: string): Promise<{ removed: boolean }> {
-    return (await this.request('forget', { tenant, key })) as never;
+    return this.result('forget', { tenant, key });
   }
-  async stats(tenant: string): Promise<{ items: number; capacity: number; utilization: number; anchors: number; anchorsMax: number; saturation: number }> {
-    return (await this.request('stats', { tenant })) as never;
+  async stats(tenant: string): Promise<TenantStats> {
+    return this.result('stats', { tenant });
   }
 
   /** Closes the connection; requests in flight fail with `unavailable`. */

@@ -16,6 +16,9 @@ import type { ShardPool } from '../pool/pool.js';
 import type { RoleTable } from '../roles/table.js';
 import type { Parsed } from '../protocol/ops.js';
 
+/** The ops answered here; `hello` lists them only when adminOps is on. */
+export const ADMIN_OPS: readonly string[] = ['knobs', 'drill'];
+
 export interface AdminDeps {
   enabled: boolean;
   pool: ShardPool;
