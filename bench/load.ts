@@ -553,7 +553,7 @@ async function spawnServer(dim: number): Promise<Target> {
     proc.stdout!.on('data', check);
     proc.once('exit', (code) => { clearTimeout(t); rej(new Error(`server exited with ${code} before ready:\n${out}`)); });
   });
-  const readyLine = /holoserve: ready on [^\n]*/.exec(out)?.[0];
+  const readyLine = /"msg":"(ready on [^"]*)"/.exec(out)?.[1];
   let stopping: Promise<void> | undefined;
   return {
     url: `ws://127.0.0.1:${port}/v1`, http: `http://127.0.0.1:${port}`, pid: proc.pid, spawned: true, readyLine,

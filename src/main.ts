@@ -24,17 +24,15 @@ import { FrameHandler, type ServerState } from './server/connection.js';
 import { FALLBACK_MESSAGE, loadUws } from './server/uws.js';
 import { admin, ADMIN_OPS, type AdminDeps } from './server/admin.js';
 import { HoloError } from './errors.js';
+import { log } from './log.js';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
-
-function log(msg: string): void {
-  process.stdout.write(`holoserve: ${msg}\n`);
-}
 
 async function timed<T>(step: string, f: () => Promise<T> | T): Promise<T> {
   const t0 = performance.now();
   const r = await f();
-  log(`${step} (${(performance.now() - t0).toFixed(1)} ms)`);
+  const ms = Number((performance.now() - t0).toFixed(1));
+  log.info({ step, ms }, `${step} (${ms} ms)`);
   return r;
 }
 
@@ -44,7 +42,7 @@ export async function start(cfg: Config): Promise<{ listening: Listening; stop: 
   if (!uws.native) {
     if (!cfg.allowUwsFallback) throw new Error(FALLBACK_MESSAGE);
     if (authRequired(cfg)) throw new Error('uWebSockets.js is on its JS fallback, which cannot check bearer tokens (no upgrade hooks): refusing to serve with auth required');
-    log('WARNING: uWebSockets.js is running its slow JS fallback (allowUwsFallback is set)');
+    log.warn('WARNING: uWebSockets.js is running its slow JS fallback (allowUwsFallback is set)');
   }
   if (!isLoopback(cfg.host) && cfg.tokens.length === 0) {
     throw new Error(`config.host is ${cfg.host} (not loopback): configure config.tokens, or every connection would be refused`);
@@ -62,9 +60,9 @@ export async function start(cfg: Config): Promise<{ listening: Listening; stop: 
   const infos = await timed(`started ${cfg.workers} shard workers`, () => pool.broadcast<WorkerInfo>({ type: 'init' }));
   const info = infos[0];
   if (infos.some((i) => i.layout !== info.layout)) throw new Error('workers disagree on the FFT engine');
-  if (info.fallbackReason) log(`WARNING: FFT engine fell back to fft.js: ${info.fallbackReason}`);
-  log(`Sinkhorn and heat loops: ${info.kernels}`);
-  log(`FFT engine ${info.engine} (${info.layout}), D=${cfg.dim}, role table ${cfg.roleTableCapacity} roles (${(roleTableBytes(cfg.dim, cfg.roleTableCapacity) / 2 ** 20).toFixed(0)} MiB shared, committed as used)`);
+  if (info.fallbackReason) log.warn(`WARNING: FFT engine fell back to fft.js: ${info.fallbackReason}`);
+  log.info(`Sinkhorn and heat loops: ${info.kernels}`);
+  log.info(`FFT engine ${info.engine} (${info.layout}), D=${cfg.dim}, role table ${cfg.roleTableCapacity} roles (${(roleTableBytes(cfg.dim, cfg.roleTableCapacity) / 2 ** 20).toFixed(0)} MiB shared, committed as used)`);
   const meta = { D: cfg.dim, seed: cfg.roleSeed, layout: info.layout };
   /** The top-N roles, split across the workers; each computes its share into the table. */
   const prewarmRoles = async (): Promise<number> => {
@@ -93,22 +91,22 @@ export async function start(cfg: Config): Promise<{ listening: Listening; stop: 
     if (cfg.roleFile) {
       const r = loadRoleFile(cfg.roleFile, roles, meta);
       if ('problem' in r && r.problem !== 'no file') {
-        log(`role file ${cfg.roleFile}: ${r.problem}; purging it and rebuilding`);
+        log.warn(`role file ${cfg.roleFile}: ${r.problem}; purging it and rebuilding`);
         roles.purge();
         removeRoleFile(cfg.roleFile);
       } else if (r.loaded > 0) {
         const v = await verifyRoles();
         if (v.bad.length > 0) {
-          log(`role file ${cfg.roleFile}: ${v.bad.length} sampled roles differ from a fresh computation; purging and rebuilding`);
+          log.warn(`role file ${cfg.roleFile}: ${v.bad.length} sampled roles differ from a fresh computation; purging and rebuilding`);
           roles.purge();
           removeRoleFile(cfg.roleFile);
         } else {
-          log(`loaded ${r.loaded} roles from ${cfg.roleFile} (checksum and ${v.checked} sampled roles verified)`);
+          log.info(`loaded ${r.loaded} roles from ${cfg.roleFile} (checksum and ${v.checked} sampled roles verified)`);
         }
       }
     }
     const made = await prewarmRoles();
-    log(`prewarmed ${cfg.prewarmRoles.length} roles (${made} computed)`);
+    log.info(`prewarmed ${cfg.prewarmRoles.length} roles (${made} computed)`);
     if (cfg.roleFile) saveRoleFile(cfg.roleFile, roles, meta);
   });
 
@@ -160,7 +158,9 @@ export async function start(cfg: Config): Promise<{ listening: Listening; stop: 
   const handler = new FrameHandler(cfg, limits, dispatcher, metrics, state, () => hello, (p) => admin(adminDeps, p));
   const listening = await listen(uws, cfg, handler, metrics, state);
   state.ready = true;
-  log(`ready on ws://${cfg.host}:${listening.port}/v1 (D=${cfg.dim}, engine=${info.engine}, workers=${cfg.workers}, auth=${authRequired(cfg) ? 'required' : 'loopback-open'})`);
+  const auth = authRequired(cfg) ? 'required' : 'loopback-open';
+  log.info({ url: `ws://${cfg.host}:${listening.port}/v1`, host: cfg.host, port: listening.port, dim: cfg.dim, engine: info.engine, workers: cfg.workers, auth, version: VERSION },
+    `ready on ws://${cfg.host}:${listening.port}/v1 (D=${cfg.dim}, engine=${info.engine}, workers=${cfg.workers}, auth=${auth})`);
 
   // Seed §3: tenants most recently active before the last shutdown, loaded in the background.
   if (cfg.prefetchTenants > 0) {
@@ -169,25 +169,25 @@ export async function start(cfg: Config): Promise<{ listening: Listening; stop: 
       const byWorker = Array.from({ length: pool.size }, () => [] as string[]);
       for (const t of recent) byWorker[shards.worker(t)].push(t);
       const n = await Promise.all(byWorker.map((ts, w) => (ts.length ? pool.run<number>(w, { type: 'prefetch', tenants: ts }) : 0)));
-      log(`prefetched ${n.reduce((a, b) => a + b, 0)} recently active tenants`);
-    })().catch((e: unknown) => log(`tenant prefetch failed: ${String(e)}`));
+      log.info(`prefetched ${n.reduce((a, b) => a + b, 0)} recently active tenants`);
+    })().catch((e: unknown) => log.error({ err: e }, 'tenant prefetch failed'));
   }
 
   let stopping: Promise<void> | undefined;
   const stop = () => (stopping ??= (async () => {
     state.draining = true;
     listening.close();
-    log(`draining ${dispatcher.pending} requests in flight`);
+    log.info(`draining ${dispatcher.pending} requests in flight`);
     const drained = await Promise.race([
       dispatcher.idle().then(() => true),
       new Promise<boolean>((r) => setTimeout(() => r(false), cfg.drainTimeoutMs).unref()),
     ]);
-    if (!drained) log(`drain timed out after ${cfg.drainTimeoutMs} ms with ${dispatcher.pending} requests pending`);
+    if (!drained) log.warn(`drain timed out after ${cfg.drainTimeoutMs} ms with ${dispatcher.pending} requests pending`);
     listening.closeSockets();
     if (cfg.roleFile) saveRoleFile(cfg.roleFile, roles, meta);
-    await pool.broadcast({ type: 'close' }).catch((e: unknown) => log(`worker close failed: ${String(e)}`));
+    await pool.broadcast({ type: 'close' }).catch((e: unknown) => log.error({ err: e }, 'worker close failed'));
     await pool.close();
-    log('stopped');
+    log.info('stopped');
   })());
   return { listening, stop };
 }
@@ -209,13 +209,13 @@ export function runServer(): Promise<number> {
     // (or during start-up) must drain and exit 0, not meet the default action and kill the process.
     const started = start(cfg);
     const onSignal = (sig: string) => {
-      log(`${sig}: shutting down`);
-      started.then(({ stop }) => stop()).then(() => exit(0), (e: unknown) => { process.stderr.write(`holoserve: shutdown failed: ${String(e)}\n`); exit(1); });
+      log.info(`${sig}: shutting down`);
+      started.then(({ stop }) => stop()).then(() => exit(0), (e: unknown) => { log.fatal({ err: e }, 'shutdown failed'); exit(1); });
     };
     process.once('SIGTERM', () => onSignal('SIGTERM'));
     process.once('SIGINT', () => onSignal('SIGINT'));
     started.catch((e: unknown) => {
-      process.stderr.write(`holoserve: failed to start: ${(e as Error).message}\n`);
+      log.fatal({ err: e }, `failed to start: ${(e as Error).message}`);
       exit(1);
     });
   });

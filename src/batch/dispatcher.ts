@@ -15,6 +15,7 @@ import type { Parsed } from '../protocol/ops.js';
 import { Batcher, type BatcherOptions } from './batcher.js';
 import type { VectorArena } from '../protocol/arena.js';
 import { Coalescer, coalesceKey } from './coalescer.js';
+import { log } from '../log.js';
 
 interface Entry {
   parsed: Parsed;
@@ -171,7 +172,7 @@ export class Dispatcher {
       const o: Outcome = err instanceof HoloError
         ? { ok: false, code: err.code, message: err.message }
         : { ok: false, code: 'internal', message: `worker failed while computing this batch: ${(err as Error)?.message ?? String(err)}` };
-      if (!(err instanceof HoloError)) console.error(`holoserve: batch on worker ${w} failed:`, err);
+      if (!(err instanceof HoloError)) log.error({ err, worker: w }, `batch on worker ${w} failed`);
       for (const e of entries) this.finish(e, o);
     } finally {
       this.roles.release(refs);

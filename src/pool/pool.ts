@@ -12,6 +12,7 @@
 import { Piscina } from 'piscina';
 import type { Config } from '../config.js';
 import type { Task } from './messages.js';
+import { log } from '../log.js';
 
 export class ShardPool {
   readonly size: number;
@@ -41,7 +42,7 @@ export class ShardPool {
       let created = 0;
       pool.on('workerCreate', () => { if (created++ > 0) this.restarts++; });
       // An uncaught error in a thread: Piscina replaces it; the tasks it held have rejected.
-      pool.on('error', (e: unknown) => console.error(`holoserve: worker ${w} failed:`, e));
+      pool.on('error', (e: unknown) => log.error({ err: e, worker: w }, `worker ${w} failed`));
       this.pools.push(pool);
     }
   }

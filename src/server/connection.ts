@@ -15,6 +15,7 @@ import { asNumber, decodeFrame, encodeError, encodeOk, frameId, type Frame } fro
 import { OP_NAMES, parseRequest, type Limits, type Parsed } from '../protocol/ops.js';
 import { toWire } from '../protocol/results.js';
 import { allows, type Grant } from './auth.js';
+import { log } from '../log.js';
 
 export interface ConnState {
   id: number;
@@ -72,7 +73,7 @@ export class FrameHandler {
       }
     } catch (e) {
       const code: ErrorCode = isHoloError(e) ? e.code : 'internal';
-      if (!isHoloError(e)) console.error('holoserve: frame handler bug:', e);
+      if (!isHoloError(e)) log.error({ err: e }, 'frame handler bug');
       const msg = isHoloError(e) ? e.message : 'internal error (logged by the server)';
       this.reply(ws, conn, frameId(frame), op, t0, { ok: false, code, message: msg });
     }
@@ -115,7 +116,7 @@ export class FrameHandler {
     try {
       buf = o.ok ? encodeOk(id, toWire(o.result)) : encodeError(id, o.code, o.message);
     } catch (e) {
-      console.error('holoserve: could not encode a reply:', e);
+      log.error({ err: e }, 'could not encode a reply');
       buf = encodeError(id, 'internal', 'could not encode the result');
     }
     let sent = 0;

@@ -21,6 +21,7 @@ import { transferables, withTransfer } from './transfer.js';
 import { emptyObs, type BatchResult, type BatchTask, type Knobs, type Outcome, type Task, type WorkerInfo } from '../pool/messages.js';
 import { RoleTableView } from '../roles/table.js';
 import { loadWasm, wasmStatus } from '../kernels/wasm/load.js';
+import { log } from '../log.js';
 
 interface WorkerData {
   cfg: Config;
@@ -80,7 +81,7 @@ async function runBatchNow(task: BatchTask): Promise<BatchResult> {
 
 function toOutcome(e: unknown): Outcome {
   if (isHoloError(e)) return { ok: false, code: e.code, message: e.message };
-  console.error('holoserve worker: internal error', e);
+  log.error({ err: e }, 'internal error');
   return { ok: false, code: 'internal', message: 'internal error (logged by the server)' };
 }
 

@@ -21,6 +21,7 @@ import { openLmdbStore } from '../store/lmdb.js';
 import type { Store, Write } from '../store/store.js';
 import type { ExecContext } from './context.js';
 import type { Handler } from './hrr.js';
+import { log } from '../log.js';
 
 interface Tenant {
   memory: TenantMemory;
@@ -256,7 +257,7 @@ export async function createMemoryRoom(cfg: Config, hrr: Hrr): Promise<MemoryRoo
         await store.commit(batch);
         ctx.obs.commitSeconds.push((performance.now() - t0) / 1000);
       } catch (e) {
-        console.error('holoserve worker: store commit failed:', e);
+        log.error({ err: e }, 'store commit failed');
         for (const t of touched) { tenants.delete(t); recalls.invalidateGroup(t); }
         for (const i of wrote) outcomes[i] = { ok: false, code: 'internal', message: 'the write could not be made durable; it was not applied' };
       }
@@ -264,7 +265,7 @@ export async function createMemoryRoom(cfg: Config, hrr: Hrr): Promise<MemoryRoo
     async prefetch(names) {
       let n = 0;
       for (const name of names) {
-        try { await load(name); n++; } catch (e) { console.error(`holoserve worker: prefetch of a tenant failed:`, e); }
+        try { await load(name); n++; } catch (e) { log.error({ err: e }, 'prefetch of a tenant failed'); }
       }
       return n;
     },

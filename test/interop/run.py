@@ -40,6 +40,7 @@ if _missing:
     sys.exit(2)
 
 import asyncio  # noqa: E402
+import json  # noqa: E402
 import math  # noqa: E402
 import re  # noqa: E402
 import shutil  # noqa: E402
@@ -65,7 +66,6 @@ from hrr_reference import bind64, cos64, irfft, rfft, role_spectrum, unbind_spec
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 MAIN = os.path.join(ROOT, 'dist', 'src', 'main.js')
-READY = re.compile(r'holoserve: ready on ws://([^:/\s]+|\[[^\]]+\]):(\d+)/v1')
 rng = np.random.default_rng(20241126)
 
 
@@ -151,7 +151,7 @@ class Server:
         self.dim = dim
         self.data_dir = tempfile.mkdtemp(prefix='holoserve-interop-')  # no '.' in the name
         node = shutil.which('node') or 'node'
-        env = {**os.environ, 'PORT': '0', 'HOST': '127.0.0.1', 'HOLOSERVE_DATA_DIR': self.data_dir,
+        env = {**os.environ, 'LOG_FORMAT': 'json', 'PORT': '0', 'HOST': '127.0.0.1', 'HOLOSERVE_DATA_DIR': self.data_dir,
                'HOLOSERVE_ROLE_FILE': os.path.join(self.data_dir, 'roles.bin'), 'HOLOSERVE_DIM': str(dim),
                **(extra_env or {})}
         self.lines = []
@@ -166,9 +166,13 @@ class Server:
     def _read(self):
         for line in self.proc.stdout:
             self.lines.append(line.rstrip('\n'))
-            m = READY.search(line)
-            if m and self.port is None:
-                self.port = int(m.group(2))
+            # the server logs JSON lines (src/log.ts); the ready line carries the port
+            try:
+                rec = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(rec, dict) and str(rec.get('msg', '')).startswith('ready on ') and self.port is None:
+                self.port = int(rec['port'])
                 self.ready.set()
         self.ready.set()  # EOF: exited (port stays None if it never got ready)
 
