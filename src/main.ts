@@ -40,10 +40,11 @@ export async function start(cfg: Config): Promise<{ listening: Listening; stop: 
   if (endianness() !== 'LE') throw new Error('holoserve needs a little-endian host (the wire format is little-endian)');
   const uws = loadUws();
   if (!uws.native) {
-    if (!cfg.allowUwsFallback) throw new Error(FALLBACK_MESSAGE);
+    if (!cfg.allowUwsFallback) throw new Error(`${FALLBACK_MESSAGE} (${uws.skipped.join('; ')})`);
     if (authRequired(cfg)) throw new Error('uWebSockets.js is on its JS fallback, which cannot check bearer tokens (no upgrade hooks): refusing to serve with auth required');
     log.warn('WARNING: uWebSockets.js is running its slow JS fallback (allowUwsFallback is set)');
   }
+  log.info({ uws: uws.copy, native: uws.native, skipped: uws.skipped }, `uWebSockets.js: ${uws.copy}${uws.native ? '' : ' (JS fallback)'}`);
   if (!isLoopback(cfg.host) && cfg.tokens.length === 0) {
     throw new Error(`config.host is ${cfg.host} (not loopback): configure config.tokens, or every connection would be refused`);
   }
