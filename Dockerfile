@@ -1,4 +1,5 @@
-# holoserve container. Build:  docker build -t holoserve .     (or: buildah bud -t holoserve .)
+# holoserve container. Build:  docker build -t holoserve .   (or: buildah bud --format docker -t holoserve .;
+# the OCI format has no HEALTHCHECK)
 #
 # Base pinned by exact tag (a digest would pin harder: add @sha256:… from `docker pull`).
 # Node 20 on Debian 12 serves with the uWebSockets.js 20.30 copy; for Node 22 or 24 use a
