@@ -27,24 +27,22 @@ import { listen, type Listening } from './server/app.js';
 import { authRequired } from './server/auth.js';
 import { FrameHandler, type ServerState } from './server/connection.js';
 import { FALLBACK_MESSAGE, loadUws } from './server/uws.js';
-import { admin, type AdminDeps } from './server/admin.js';
+import { admin, ADMIN_OPS, type AdminDeps } from './server/admin.js';
 import { HoloError } from './errors.js';
 import { DimensionController } from './dimension/controller.js';
 import { readDimensionState } from './dimension/state.js';
 import { redisOptions } from './store/open.js';
 import { watchRedis } from './store/redis-metrics.js';
 import { joinCluster } from './cluster/membership.js';
+import { log } from './log.js';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
-
-export function log(msg: string): void {
-  process.stdout.write(`holoserve: ${msg}\n`);
-}
 
 async function timed<T>(step: string, f: () => Promise<T> | T): Promise<T> {
   const t0 = performance.now();
   const r = await f();
-  log(`${step} (${(performance.now() - t0).toFixed(1)} ms)`);
+  const ms = Number((performance.now() - t0).toFixed(1));
+  log.info({ step, ms }, `${step} (${ms} ms)`);
   return r;
 }
 
@@ -59,10 +57,11 @@ export async function start(cfg: Config, opts: StartOptions = {}): Promise<{ lis
   if (endianness() !== 'LE') throw new Error('holoserve needs a little-endian host (the wire format is little-endian)');
   const uws = loadUws();
   if (!uws.native) {
-    if (!cfg.allowUwsFallback) throw new Error(FALLBACK_MESSAGE);
+    if (!cfg.allowUwsFallback) throw new Error(`${FALLBACK_MESSAGE} (${uws.skipped.join('; ')})`);
     if (authRequired(cfg)) throw new Error('uWebSockets.js is on its JS fallback, which cannot check bearer tokens (no upgrade hooks): refusing to serve with auth required');
-    log('WARNING: uWebSockets.js is running its slow JS fallback (allowUwsFallback is set)');
+    log.warn('WARNING: uWebSockets.js is running its slow JS fallback (allowUwsFallback is set)');
   }
+  log.info({ uws: uws.copy, native: uws.native, skipped: uws.skipped }, `uWebSockets.js: ${uws.copy}${uws.native ? '' : ' (JS fallback)'}`);
   if (!isLoopback(cfg.host) && cfg.tokens.length === 0) {
     throw new Error(`config.host is ${cfg.host} (not loopback): configure config.tokens, or every connection would be refused`);
   }
@@ -72,24 +71,24 @@ export async function start(cfg: Config, opts: StartOptions = {}): Promise<{ lis
   // switch outlives the configured dim.
   const dimState = readDimensionState(cfg.dataDir, cfg.dim);
   if (dimState.served.D !== cfg.dim) {
-    log(`serving D=${dimState.served.D}, not the configured ${cfg.dim}: a dimension rollout switched it (${cfg.dataDir}/dimension.json)`);
+    log.info({ dim: dimState.served.D }, `serving D=${dimState.served.D}, not the configured ${cfg.dim}: a dimension rollout switched it (${cfg.dataDir}/dimension.json)`);
     cfg = { ...cfg, dim: dimState.served.D };
   }
   const metrics = new Metrics();
-  const live = new LiveKnobs(cfg, knobsFile(cfg.dataDir), log, opts.persisted);
+  const live = new LiveKnobs(cfg, knobsFile(cfg.dataDir), (f, m) => log.info(f, m), opts.persisted);
   const budget = live.describe().budget as Record<string, number>;
-  log(`truth budget ${Object.entries(budget).map(([k, v]) => `${k}=${v}`).join(' ')}`);
+  log.info({ budget }, `truth budget ${Object.entries(budget).map(([k, v]) => `${k}=${v}`).join(' ')}`);
   live.onChange((k) => { for (const n of LIVE_NAMES) metrics.knob.set({ name: n }, gaugeValue(n, (k as Record<string, unknown>)[n])); });
   const state: ServerState = { ready: false, draining: false };
   // The shared store's configuration is checked before any worker opens it (refusal: exit 1).
-  const redis = cfg.store === 'redis' ? await timed(`Redis checked (${cfg.redisPrefix})`, () => watchRedis(redisOptions(cfg), metrics.registry, (w) => log(`WARNING: ${w}`))) : undefined;
+  const redis = cfg.store === 'redis' ? await timed(`Redis checked (${cfg.redisPrefix})`, () => watchRedis(redisOptions(cfg), metrics.registry, (w) => log.warn({ redis: cfg.redisPrefix }, `WARNING: ${w}`))) : undefined;
 
   // 2. the listener, before the prewarm: /readyz answers 503 "prewarming" and WebSocket
   // upgrades are refused until ready (server/app.ts); the frame handler is wired at step 6.
   let handler: FrameHandler | undefined;
   const front = { onMessage: (...a: Parameters<FrameHandler['onMessage']>) => handler!.onMessage(...a) } as unknown as FrameHandler;
   const listening = await listen(uws, cfg, front, metrics, state);
-  log(`listening on ${cfg.host}:${listening.port} (/readyz 503 until prewarmed)`);
+  log.info({ host: cfg.host, port: listening.port }, `listening on ${cfg.host}:${listening.port} (/readyz 503 until prewarmed)`);
 
   const sab = createRoleTableBuffer(cfg.dim, cfg.roleTableCapacity);
   let roles = new RoleTable(sab);
@@ -100,10 +99,10 @@ export async function start(cfg: Config, opts: StartOptions = {}): Promise<{ lis
   const infos = await timed(`started ${cfg.workers} shard workers`, () => pool.broadcast<WorkerInfo>({ type: 'init' }));
   const info = infos[0];
   if (infos.some((i) => i.layout !== info.layout)) throw new Error('workers disagree on the FFT engine');
-  if (info.fallbackReason) log(`WARNING: FFT engine fell back to fft.js: ${info.fallbackReason}`);
-  log(`Sinkhorn and heat loops: ${info.kernels}`);
+  if (info.fallbackReason) log.warn(`WARNING: FFT engine fell back to fft.js: ${info.fallbackReason}`);
+  log.info(`Sinkhorn and heat loops: ${info.kernels}`);
   await pool.startLocal(sab, info.layout);
-  log(`FFT engine ${info.engine} (${info.layout}), D=${cfg.dim}, role table ${cfg.roleTableCapacity} roles (${(roleTableBytes(cfg.dim, cfg.roleTableCapacity) / 2 ** 20).toFixed(0)} MiB shared, committed as used)`);
+  log.info(`FFT engine ${info.engine} (${info.layout}), D=${cfg.dim}, role table ${cfg.roleTableCapacity} roles (${(roleTableBytes(cfg.dim, cfg.roleTableCapacity) / 2 ** 20).toFixed(0)} MiB shared, committed as used)`);
   let meta = { D: cfg.dim, seed: cfg.roleSeed, layout: info.layout };
   /** The top-N roles, split across the workers; each computes its share into the table. */
   const prewarmRoles = async (): Promise<number> => {
@@ -128,22 +127,22 @@ export async function start(cfg: Config, opts: StartOptions = {}): Promise<{ lis
     if (cfg.roleFile) {
       const r = loadRoleFile(cfg.roleFile, roles, meta);
       if ('problem' in r && r.problem !== 'no file') {
-        log(`role file ${cfg.roleFile}: ${r.problem}; purging it and rebuilding`);
+        log.warn(`role file ${cfg.roleFile}: ${r.problem}; purging it and rebuilding`);
         roles.purge();
         removeRoleFile(cfg.roleFile);
       } else if (r.loaded > 0) {
         const v = await verifyRoles();
         if (v.bad.length > 0) {
-          log(`role file ${cfg.roleFile}: ${v.bad.length} sampled roles differ from a fresh computation; purging and rebuilding`);
+          log.warn(`role file ${cfg.roleFile}: ${v.bad.length} sampled roles differ from a fresh computation; purging and rebuilding`);
           roles.purge();
           removeRoleFile(cfg.roleFile);
         } else {
-          log(`loaded ${r.loaded} roles from ${cfg.roleFile} (checksum and ${v.checked} sampled roles verified)`);
+          log.info(`loaded ${r.loaded} roles from ${cfg.roleFile} (checksum and ${v.checked} sampled roles verified)`);
         }
       }
     }
     const made = await prewarmRoles();
-    log(`prewarmed ${cfg.prewarmRoles.length} roles (${made} computed)`);
+    log.info(`prewarmed ${cfg.prewarmRoles.length} roles (${made} computed)`);
     if (cfg.roleFile) saveRoleFile(cfg.roleFile, roles, meta);
   });
 
@@ -184,7 +183,8 @@ export async function start(cfg: Config, opts: StartOptions = {}): Promise<{ lis
     if (changes.length > 0) dispatcher.knobsChanged(); // answers computed under the old knobs stop being joinable
   });
   const hello = {
-    server: 'holoserve', version: VERSION, dim: cfg.dim, engine: info.engine, ops: OP_NAMES,
+    server: 'holoserve', version: VERSION, dim: cfg.dim, engine: info.engine,
+    ops: OP_NAMES.filter((op) => cfg.adminOps || !ADMIN_OPS.includes(op)),
     limits: {
       maxFrameBytes: cfg.maxFrameBytes, maxInflight: cfg.maxInflightPerConnection, sinkhornMaxSize: cfg.sinkhornMaxSize,
       graphMaxNodes: cfg.graphMaxNodes, graphMaxEdges: cfg.graphMaxEdges, maxPayloadBytes: limits.maxPayloadBytes,
@@ -204,7 +204,7 @@ export async function start(cfg: Config, opts: StartOptions = {}): Promise<{ lis
     }
     const changed = live.set(pick(next), who, false);
     const restartNeeded = NAMES.filter((n) => !LIVE_NAMES.includes(n) && JSON.stringify(next[n]) !== JSON.stringify(cfg[n]));
-    if (restartNeeded.length > 0) log(`reload: ${restartNeeded.join(', ')} changed but need a restart`);
+    if (restartNeeded.length > 0) log.warn({ restartNeeded }, `reload: ${restartNeeded.join(', ')} changed but need a restart`);
     return { changed, restartNeeded };
   };
   const startedAt = Date.now();
@@ -228,7 +228,8 @@ export async function start(cfg: Config, opts: StartOptions = {}): Promise<{ lis
   };
   // 6. the front end; everything else is lazy
   const dimension = new DimensionController({
-    cfg, pool, shards, dispatcher, log,
+    cfg, pool, shards, dispatcher,
+    log: (msg) => log.info(msg),
     roles: () => roles,
     serve: async (D, table) => {
       // Under the dispatcher's barrier: no batch is in flight, none starts until this returns.
@@ -244,7 +245,7 @@ export async function start(cfg: Config, opts: StartOptions = {}): Promise<{ lis
       await pool.startLocal(table.sab, info.layout, D);
       // The role file is rebuilt for the new D (the prewarm roles, in the background).
       void prewarmRoles().then(() => { if (cfg.roleFile) saveRoleFile(cfg.roleFile, roles, meta); })
-        .catch((e: unknown) => log(`role prewarm at D=${D} failed: ${String(e)}`));
+        .catch((e: unknown) => log.error(`role prewarm at D=${D} failed: ${String(e)}`));
     },
     shadowDim: (D) => { limits.shadowDim = D; },
     memoryBudgetBytes: cfg.memoryBudgetBytes, metrics,
@@ -252,21 +253,23 @@ export async function start(cfg: Config, opts: StartOptions = {}): Promise<{ lis
   adminDeps.dimension = dimension;
   handler = new FrameHandler(cfg, limits, dispatcher, metrics, state, () => hello, (p) => admin(adminDeps, p));
   // Ownership across processes sharing the Redis: joined once listening, so that tenants sent here are served.
-  const cluster = cfg.advertiseUrl ? await timed(`joined the members as ${cfg.advertiseUrl}`, () => joinCluster({ url: cfg.redisUrl, prefix: cfg.redisPrefix, self: cfg.advertiseUrl, heartbeatMs: cfg.heartbeatMs, log })) : undefined;
+  const cluster = cfg.advertiseUrl ? await timed(`joined the members as ${cfg.advertiseUrl}`, () => joinCluster({ url: cfg.redisUrl, prefix: cfg.redisPrefix, self: cfg.advertiseUrl, heartbeatMs: cfg.heartbeatMs })) : undefined;
   if (cluster) state.ownerOf = (t) => { const o = cluster.owner(t); return o === cfg.advertiseUrl ? null : o; };
   state.ready = true;
-  log(`ready on ws://${cfg.host}:${listening.port}/v1 (D=${cfg.dim}, engine=${info.engine}, workers=${cfg.workers}, auth=${authRequired(cfg) ? 'required' : 'loopback-open'})`);
+  const auth = authRequired(cfg) ? 'required' : 'loopback-open';
+  log.info({ url: `ws://${cfg.host}:${listening.port}/v1`, host: cfg.host, port: listening.port, dim: cfg.dim, engine: info.engine, workers: cfg.workers, auth, version: VERSION },
+    `ready on ws://${cfg.host}:${listening.port}/v1 (D=${cfg.dim}, engine=${info.engine}, workers=${cfg.workers}, auth=${auth})`);
 
   // Seed §3: tenants most recently active before the last shutdown, loaded in the background.
-  void dimension.resume().catch((e: unknown) => log(`dimension rollout resume failed: ${String(e)}`));
+  void dimension.resume().catch((e: unknown) => log.error(`dimension rollout resume failed: ${String(e)}`));
   if (cfg.prefetchTenants > 0) {
     void (async () => {
       const recent = await pool.run<string[]>(0, { type: 'recent', limit: cfg.prefetchTenants });
       const byWorker = Array.from({ length: pool.size }, () => [] as string[]);
       for (const t of recent) if (!state.ownerOf?.(t)) byWorker[shards.worker(t)].push(t);
       const n = await Promise.all(byWorker.map((ts, w) => (ts.length ? pool.run<number>(w, { type: 'prefetch', tenants: ts }) : 0)));
-      log(`prefetched ${n.reduce((a, b) => a + b, 0)} recently active tenants`);
-    })().catch((e: unknown) => log(`tenant prefetch failed: ${String(e)}`));
+      log.info(`prefetched ${n.reduce((a, b) => a + b, 0)} recently active tenants`);
+    })().catch((e: unknown) => log.error({ err: e }, 'tenant prefetch failed'));
   }
 
   let stopping: Promise<void> | undefined;
@@ -275,20 +278,20 @@ export async function start(cfg: Config, opts: StartOptions = {}): Promise<{ lis
     // are refused (server/app.ts) until the last request in flight is answered.
     state.draining = true;
     await cluster?.leave(); // the others take our tenants over (our leases are released at worker close)
-    log(`draining ${dispatcher.pending} requests in flight`);
+    log.info(`draining ${dispatcher.pending} requests in flight`);
     const drained = await Promise.race([
       dispatcher.idle().then(() => true),
       new Promise<boolean>((r) => setTimeout(() => r(false), cfg.drainTimeoutMs).unref()),
     ]);
-    if (!drained) log(`drain timed out after ${cfg.drainTimeoutMs} ms with ${dispatcher.pending} requests pending`);
+    if (!drained) log.warn(`drain timed out after ${cfg.drainTimeoutMs} ms with ${dispatcher.pending} requests pending`);
     listening.close();
     listening.closeSockets();
     await dimension.close();
     if (cfg.roleFile) saveRoleFile(cfg.roleFile, roles, meta);
-    await pool.broadcast({ type: 'close' }).catch((e: unknown) => log(`worker close failed: ${String(e)}`));
+    await pool.broadcast({ type: 'close' }).catch((e: unknown) => log.error({ err: e }, 'worker close failed'));
     await pool.close();
     await redis?.close();
-    log('stopped');
+    log.info('stopped');
   })());
   return { listening, stop, reload };
 }
@@ -297,6 +300,7 @@ export async function start(cfg: Config, opts: StartOptions = {}): Promise<{ lis
 const isMain = process.argv[1] !== undefined && import.meta.url === pathToFileURL(resolve(process.argv[1])).href;
 if (isMain) {
   const { serveWith } = await import('./cli/commands/serve.js');
-  const code = await serveWith(start, log, process.argv.slice(2));
+  const code = await serveWith(start, process.argv.slice(2));
   if (code !== 0) process.exit(code);
 }
+

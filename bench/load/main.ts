@@ -129,7 +129,7 @@ export async function main(): Promise<number> {
   let hello: Record<string, unknown> = {};
   try {
     const hc = await connect(target.url);
-    hello = await hc.hello();
+    hello = { ...(await hc.hello()) };
     hc.close();
     const D = hello.dim as number;
     if (args.dimGiven && D !== args.dim) throw new Error(`the server at ${target.url} serves D=${D}, not --dim ${args.dim}`);

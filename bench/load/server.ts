@@ -24,7 +24,7 @@ export async function spawnServer(dim: number): Promise<Target> {
   const proc: ChildProcess = spawn(process.execPath, [entry], {
     cwd: ROOT,
     env: {
-      ...process.env, PORT: '0', HOST: '127.0.0.1', HOLOSERVE_DATA_DIR: dir,
+      ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_FORMAT: 'json', HOLOSERVE_DATA_DIR: dir,
       HOLOSERVE_ROLE_FILE: join(dir, 'roles.bin'), HOLOSERVE_DIM: String(dim),
     },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -44,7 +44,7 @@ export async function spawnServer(dim: number): Promise<Target> {
     proc.stdout!.on('data', check);
     proc.once('exit', (code) => { clearTimeout(t); rej(new Error(`server exited with ${code} before ready:\n${out}`)); });
   });
-  const readyLine = /holoserve: ready on [^\n]*/.exec(out)?.[0];
+  const readyLine = /"msg":"(ready on [^"]*)"/.exec(out)?.[1];
   let stopping: Promise<void> | undefined;
   return {
     url: `ws://127.0.0.1:${port}/v1`, http: `http://127.0.0.1:${port}`, pid: proc.pid, spawned: true, readyLine,

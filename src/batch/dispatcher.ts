@@ -16,6 +16,7 @@ import { Batcher, type BatcherOptions } from './batcher.js';
 import { IDLE_GAP_MS } from '../pool/local.js';
 import type { VectorArena } from '../protocol/arena.js';
 import { Coalescer, coalesceKey } from './coalescer.js';
+import { log } from '../log.js';
 
 interface Entry {
   parsed: Parsed;
@@ -271,7 +272,7 @@ export class Dispatcher {
       const o: Outcome = err instanceof HoloError
         ? { ok: false, code: err.code, message: err.message }
         : { ok: false, code: 'internal', message: `worker failed while computing this batch: ${String((err as Error)?.message ?? err).slice(0, 200)}` };
-      if (!(err instanceof HoloError)) console.error(`holoserve: batch on worker ${w} failed: ${describeBug(err)}`);
+      if (!(err instanceof HoloError)) log.error({ worker: w, bug: describeBug(err) }, `batch on worker ${w} failed`);
       for (const e of entries) this.finish(e, o);
     } finally {
       roles.release(refs);

@@ -3,6 +3,7 @@
  * `holoserve <subcommand> [args]`: the operator CLI. serve starts a server; the others talk to
  * a running one through its admin ops (--url, --token) and print JSON.
  */
+import { realpathSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Command } from './command.js';
@@ -41,7 +42,8 @@ export async function main(argv: string[]): Promise<number> {
   return c.run(rest);
 }
 
-const isMain = process.argv[1] !== undefined && import.meta.url === pathToFileURL(resolve(process.argv[1])).href;
+// realpath: an installed package runs this through the node_modules/.bin/holoserve symlink
+const isMain = process.argv[1] !== undefined && import.meta.url === pathToFileURL(realpathSync(resolve(process.argv[1]))).href;
 if (isMain) {
   const code = await main(process.argv.slice(2));
   if (code !== 0) process.exit(code);

@@ -12,7 +12,6 @@ import type { ErrorCode } from '../errors.js';
 const packr = new Packr({ useRecords: false, variableMapSize: true });
 const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true, int64AsType: 'number' });
 
-/** A server error reply (or a client-side timeout/connection failure) with its code. */
 /** recall's scan options (docs/PROTOCOL.md): 'exact' scans every item; 'binary' rescores max(k, 2)·oversampling candidates of the 1-bit index. */
 export interface RecallOptions {
   mode?: 'exact' | 'binary';
@@ -25,9 +24,11 @@ export interface RecallResult {
   reranked: boolean;
   /** items rescored exactly */
   candidates: number;
+  /** present (true) when answered from the recall cache */
   cached?: boolean;
 }
 
+/** A server error reply (or a client-side timeout/connection failure) with its code. */
 export class HoloClientError extends Error {
   constructor(readonly code: ErrorCode | 'timeout', message: string) {
     super(message);
@@ -63,6 +64,56 @@ function copy(b: Uint8Array): Uint8Array {
   const c = new Uint8Array(b.byteLength);
   c.set(b);
   return c;
+}
+
+/** `hello`: the server, its dimension and engine, the ops it answers, and its limits. */
+export interface Hello {
+  server: string;
+  version: string;
+  dim: number;
+  engine: string;
+  /** the ops this server answers (admin ops only when adminOps is on) */
+  ops: string[];
+  limits: {
+    maxFrameBytes: number; maxInflight: number; sinkhornMaxSize: number; graphMaxNodes: number; graphMaxEdges: number;
+    maxPayloadBytes: number; maxTextChars: number;
+    /** most distinct tokens one text may have (encode, and text in remember/recall/anchor.put) */
+    maxTokens: number;
+    maxBundle: number; maxK: number;
+    graphMaxBytes: number; heatMaxWork: number; sinkhornMaxWork: number;
+  };
+}
+
+export interface UnbindResult {
+  vector: Float32Array;
+  /** λ used (0 for approx) */
+  epsUsed: number;
+  /** spectral bins with |B|² < λ (floored) */
+  flooredBins: number;
+  /** the truth budget's bound on the relative error at this λ (docs/PROTOCOL.md) */
+  relErr: number;
+  /** relErr is above the budget */
+  overBudget: boolean;
+}
+
+export interface SinkhornResult {
+  plan: Float64Array;
+  cost: number;
+  iterations: number;
+  marginalError: number;
+  converged: boolean;
+  /** true when the iteration met a non-finite value and stopped (the plan is the last good one) */
+  numericalError: boolean;
+}
+
+export interface TenantStats {
+  items: number;
+  capacity: number;
+  utilization: number;
+  evictions: number;
+  anchors: number;
+  anchorsMax: number;
+  saturation: number;
 }
 
 interface Pending {
@@ -178,23 +229,27 @@ export class HoloClient {
     return this.pending.size;
   }
 
-  // ---- typed methods (docs/PROTOCOL.md) ----
+  // ---- typed methods (docs/PROTOCOL.md): each resolves with the result alone, without id and ok ----
+
+  /** One request's result: the reply map without `id` and `ok`. */
+  private async result<T>(op: string, params: Record<string, unknown> = {}): Promise<T> {
+    const { id: _id, ok: _ok, ...rest } = await this.request(op, params);
+    return rest as T;
+  }
 
   /** The server's D as of the last hello (this client reads hello again after a bad_dimension). */
   dim: number | undefined;
   /** Settles once the hello a bad_dimension triggered has been read. */
   dimRefresh: Promise<number | undefined> = Promise.resolve(undefined);
 
-  async hello(): Promise<{ server: string; version: string; dim: number; engine: string; ops: string[]; limits: Record<string, number> }> {
-    const h = (await this.request('hello')) as { dim: number };
+  async hello(): Promise<Hello> {
+    const h = await this.result<Hello>('hello');
     this.dim = h.dim;
-    return h as never;
+    return h;
   }
   /** Admin: the rolling dimension increase (docs/OPERATIONS.md "Changing D"). */
   async dimension(action: 'shadow' | 'status' | 'switch' | 'rollback' | 'finalize', opts: { dim?: number; share?: number; chunkMs?: number; maxDelta?: number; force?: number; sample?: number } = {}): Promise<Record<string, unknown>> {
-    const r = await this.request('dimension', { action, ...opts });
-    delete r.id; delete r.ok;
-    return r;
+    return this.result('dimension', { action, ...opts });
   }
   async role(token: string): Promise<Float32Array> {
     return f32((await this.request('role', { token })).vector as Uint8Array);
@@ -203,13 +258,10 @@ export class HoloClient {
     const p = b instanceof Float32Array ? { a: bin(a), b: bin(b) } : { a: bin(a), role: b.role };
     return f32((await this.request('bind', p)).vector as Uint8Array);
   }
-  async unbind(c: Float32Array, b: Float32Array | { role: string }, opts: { mode?: 'exact' | 'wiener' | 'approx'; eps?: number; snr?: number; beta?: number } = {}): Promise<{ vector: Float32Array; epsUsed: number; flooredBins: number; relErr: number; overBudget: boolean }> {
+  async unbind(c: Float32Array, b: Float32Array | { role: string }, opts: { mode?: 'exact' | 'wiener' | 'approx'; eps?: number; snr?: number; beta?: number } = {}): Promise<UnbindResult> {
     const p = b instanceof Float32Array ? { c: bin(c), b: bin(b) } : { c: bin(c), role: b.role };
-    const r = await this.request('unbind', { ...p, ...opts });
-    return {
-      vector: f32(r.vector as Uint8Array), epsUsed: r.epsUsed as number, flooredBins: r.flooredBins as number,
-      relErr: r.relErr as number, overBudget: r.overBudget as boolean,
-    };
+    const { vector, ...rest } = await this.result<Omit<UnbindResult, 'vector'> & { vector: Uint8Array }>('unbind', { ...p, ...opts });
+    return { ...rest, vector: f32(vector) };
   }
   async bundle(vectors: Float32Array[], weights?: number[]): Promise<Float32Array> {
     return f32((await this.request('bundle', { vectors: vectors.map(bin), weights })).vector as Uint8Array);
@@ -220,9 +272,9 @@ export class HoloClient {
   async encode(text: string): Promise<Float32Array> {
     return f32((await this.request('encode', { text })).vector as Uint8Array);
   }
-  async sinkhorn(p: { cost: Float64Array; n: number; m: number; epsilon: number; a?: Float64Array; b?: Float64Array; maxIter?: number; tol?: number }): Promise<{ plan: Float64Array; cost: number; iterations: number; marginalError: number; converged: boolean }> {
-    const r = await this.request('sinkhorn', { ...p, cost: bin(p.cost), a: p.a && bin(p.a), b: p.b && bin(p.b) });
-    return { plan: f64(r.plan as Uint8Array), cost: r.cost as number, iterations: r.iterations as number, marginalError: r.marginalError as number, converged: r.converged as boolean };
+  async sinkhorn(p: { cost: Float64Array; n: number; m: number; epsilon: number; a?: Float64Array; b?: Float64Array; maxIter?: number; tol?: number }): Promise<SinkhornResult> {
+    const { plan, ...rest } = await this.result<Omit<SinkhornResult, 'plan'> & { plan: Uint8Array }>('sinkhorn', { ...p, cost: bin(p.cost), a: p.a && bin(p.a), b: p.b && bin(p.b) });
+    return { ...rest, plan: f64(plan) };
   }
   async heat(p: ({ n: number; src: Uint32Array; dst: Uint32Array; weight?: Float64Array } | { graph: string }) & { signal: Float64Array; t: number | number[]; K?: number }): Promise<Float64Array | Float64Array[]> {
     const q: Record<string, unknown> = { ...p, signal: bin(p.signal) };
@@ -230,37 +282,43 @@ export class HoloClient {
     const r = (await this.request('heat', q)).result;
     return Array.isArray(r) ? r.map((x) => f64(x as Uint8Array)) : f64(r as Uint8Array);
   }
-  async graphPut(graph: string, p: { n: number; src: Uint32Array; dst: Uint32Array; weight?: Float64Array }): Promise<{ graph: string; n: number; nnz: number }> {
-    return (await this.request('graph.put', { graph, n: p.n, src: bin(p.src), dst: bin(p.dst), weight: p.weight && bin(p.weight) })) as never;
+  async graphPut(graph: string, p: { n: number; src: Uint32Array; dst: Uint32Array; weight?: Float64Array }): Promise<{ graph: string; n: number; nnz: number; bytes: number }> {
+    return this.result('graph.put', { graph, n: p.n, src: bin(p.src), dst: bin(p.dst), weight: p.weight && bin(p.weight) });
   }
+  async graphDelete(graph: string): Promise<{ removed: boolean }> {
+    return this.result('graph.delete', { graph });
+  }
+  /** `evicted`: how many items memory pressure evicted to make room. `record`: role–filler map; `shadowVector`: the vector at D′ during a dimension rollout. */
   async remember(tenant: string, key: string, what: Float32Array | string | { record: Record<string, string | { role: string }> }, opts: { payload?: unknown; reward?: number; shadowVector?: Float32Array } = {}): Promise<{ stored: boolean; evicted: number }> {
     const v = typeof what === 'string' ? { text: what } : what instanceof Float32Array ? { vector: bin(what) } : { record: what.record };
-    return (await this.request('remember', { tenant, key, ...v, ...opts, shadowVector: opts.shadowVector && bin(opts.shadowVector) })) as never;
+    return this.result('remember', { tenant, key, ...v, ...opts, shadowVector: opts.shadowVector && bin(opts.shadowVector) });
   }
   async recall(tenant: string, query: Float32Array | string, k = 10, opts: RecallOptions = {}): Promise<RecallResult> {
     const v = typeof query === 'string' ? { text: query } : { vector: bin(query) };
-    return (await this.request('recall', { tenant, k, ...v, ...opts })) as never;
+    return this.result('recall', { tenant, k, ...v, ...opts });
   }
   /** Many recalls in one request (any tenants); results in query order, a failed one as {error}. */
   async recallMany(queries: { tenant: string; query: Float32Array | string; k?: number; mode?: 'exact' | 'binary'; oversampling?: number }[], opts: RecallOptions & { k?: number } = {}): Promise<{ results: (RecallResult | { error: { code: string; message: string } })[] }> {
     const qs = queries.map(({ query, ...rest }) => ({ ...rest, ...(typeof query === 'string' ? { text: query } : { vector: bin(query) }) }));
-    return (await this.request('recall.many', { queries: qs, ...opts })) as never;
+    return this.result('recall.many', { queries: qs, ...opts });
   }
   async cleanup(tenant: string, vector: Float32Array): Promise<{ key: string; score: number; margin: number }> {
-    return (await this.request('cleanup', { tenant, vector: bin(vector) })) as never;
+    return this.result('cleanup', { tenant, vector: bin(vector) });
   }
+  /** `evicted`: the anchor that aged out at saturation, or null. */
   async anchorPut(tenant: string, name: string, what: Float32Array | string | { record: Record<string, string | { role: string }> }, opts: { shadowVector?: Float32Array } = {}): Promise<{ stored: boolean; evicted: string | null }> {
     const v = typeof what === 'string' ? { text: what } : what instanceof Float32Array ? { vector: bin(what) } : { record: what.record };
-    return (await this.request('anchor.put', { tenant, name, ...v, shadowVector: opts.shadowVector && bin(opts.shadowVector) })) as never;
+    const r = await this.result<{ stored: boolean; evicted?: string | null }>('anchor.put', { tenant, name, ...v, shadowVector: opts.shadowVector && bin(opts.shadowVector) });
+    return { stored: r.stored, evicted: r.evicted ?? null };
   }
   async anchorDelete(tenant: string, name: string): Promise<{ removed: boolean }> {
-    return (await this.request('anchor.delete', { tenant, name })) as never;
+    return this.result('anchor.delete', { tenant, name });
   }
   async forget(tenant: string, key: string): Promise<{ removed: boolean }> {
-    return (await this.request('forget', { tenant, key })) as never;
+    return this.result('forget', { tenant, key });
   }
-  async stats(tenant: string): Promise<{ items: number; capacity: number; utilization: number; anchors: number; anchorsMax: number; saturation: number }> {
-    return (await this.request('stats', { tenant })) as never;
+  async stats(tenant: string): Promise<TenantStats> {
+    return this.result('stats', { tenant });
   }
 
   /** Closes the connection; requests in flight fail with `unavailable`. */

@@ -21,6 +21,7 @@
 import type { Redis } from 'ioredis';
 import { shardOf } from '../pool/shard.js';
 import { redisClient } from '../store/redis.js';
+import { log } from '../log.js';
 
 export interface Membership {
   /** Live members, oldest join first (this process included once joined). */
@@ -38,7 +39,6 @@ export interface MembershipOptions {
   prefix: string;
   self: string;
   heartbeatMs: number;
-  log?: (msg: string) => void;
 }
 
 export async function joinCluster(o: MembershipOptions): Promise<Membership> {
@@ -63,7 +63,7 @@ export async function joinCluster(o: MembershipOptions): Promise<Membership> {
     const next = members.filter((_, i) => alive[i] !== null);
     const dead = members.filter((_, i) => alive[i] === null && members[i] !== o.self);
     if (dead.length > 0) await client.zrem(membersKey, ...dead);
-    if (next.join('\n') !== live.join('\n')) o.log?.(`members: ${next.length} live (${next.join(', ')})`);
+    if (next.join('\n') !== live.join('\n')) log.info({ members: next }, `members: ${next.length} live (${next.join(', ')})`);
     live = next.length > 0 ? next : [o.self];
   };
   await beat();

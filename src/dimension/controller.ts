@@ -93,7 +93,15 @@ export class DimensionController {
   }
 
   /** After start-up: a rollout found in the store resumes (shadow: rebuild again; switched: re-check the old D). */
-  async resume(): Promise<void> {
+  resume(): Promise<void> {
+    this.resumed = this.resumeNow();
+    return this.resumed;
+  }
+
+  /** Settles when a resumed rollout has its tenant list (status and switch wait for it). */
+  private resumed: Promise<void> = Promise.resolve();
+
+  private async resumeNow(): Promise<void> {
     const o = this.state.other;
     if (!o) return;
     this.otherRoles = new RoleTable(createRoleTableBuffer(o.D, this.h.cfg.roleTableCapacity));
@@ -104,6 +112,7 @@ export class DimensionController {
 
   async handle(p: Record<string, unknown>): Promise<Record<string, unknown>> {
     const action = p.action as string;
+    await this.resumed.catch(() => undefined); // a restarted rollout first knows its tenants again
     if (action === 'status') return this.status((p.sample as number | undefined) ?? 64);
     if (this.busy) throw new HoloError('bad_request', `a dimension ${action} cannot start while another dimension action runs`);
     this.busy = true;

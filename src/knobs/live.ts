@@ -23,7 +23,7 @@ export class LiveKnobs {
   /** the knobs changed at run time (what knobs.json holds) */
   private readonly runtime: Partial<Record<string, unknown>>;
 
-  constructor(cfg: Config, private readonly file: string, private readonly log: (msg: string) => void, runtime: Record<string, unknown> = {}) {
+  constructor(cfg: Config, private readonly file: string, private readonly log: (fields: Record<string, unknown>, msg: string) => void, runtime: Record<string, unknown> = {}) {
     this.values = pick(cfg);
     this.frozen = Object.freeze({ ...this.values });
     this.runtime = { ...runtime };
@@ -72,7 +72,7 @@ export class LiveKnobs {
     this.values = next as Knobs;
     this.frozen = Object.freeze({ ...this.values });
     if (done.length > 0) this.version++;
-    for (const c of done) this.log(`knob ${c.name}: ${JSON.stringify(c.old)} → ${JSON.stringify(c.new)} (by ${who})`);
+    for (const c of done) this.log({ knob: c.name, old: c.old, new: c.new, by: who }, `knob ${c.name}: ${JSON.stringify(c.old)} → ${JSON.stringify(c.new)} (by ${who})`);
     this.save();
     for (const f of this.listeners) f(this.frozen, done);
     return done;

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { envName, flagName, NAMES, rangeText, spec, TABLE, type Config, type KnobName } from './table.js';
 
 /** HOLOSERVE_* variables that are not settings (read by the CLI or other rooms). */
-export const EXTRA_ENV = new Set(['HOLOSERVE_CONFIG', 'HOLOSERVE_URL', 'HOLOSERVE_TOKEN', 'HOLOSERVE_LOG_FORMAT', 'HOLOSERVE_FUZZ_FRAMES', 'HOLOSERVE_FUZZ_SEED']);
+export const EXTRA_ENV = new Set(['HOLOSERVE_CONFIG', 'HOLOSERVE_URL', 'HOLOSERVE_TOKEN', 'HOLOSERVE_FUZZ_FRAMES', 'HOLOSERVE_FUZZ_SEED']);
 
 export class ConfigError extends Error {}
 

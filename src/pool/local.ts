@@ -13,7 +13,8 @@
  * 2-core machine); with requests that close together the workers are not parked anyway.
  */
 import type { Config } from '../config.js';
-import { HoloError, isHoloError } from '../errors.js';
+import { describeBug, HoloError, isHoloError } from '../errors.js';
+import { log } from '../log.js';
 import { createEngine } from '../kernels/fft/create.js';
 import { Hrr } from '../kernels/hrr/hrr.js';
 import { RoleTableView } from '../roles/table.js';
@@ -68,7 +69,7 @@ export class LocalExecutor {
         if (!LOCAL_OPS.has(item.op)) throw new HoloError('internal', `'${item.op}' does not run on the main thread`);
         outcomes.push({ ok: true, result: HRR_HANDLERS[item.op](ctx, item.params) });
       } catch (e) {
-        if (!isHoloError(e)) console.error('holoserve: internal error on the idle path', e);
+        if (!isHoloError(e)) log.error({ bug: describeBug(e) }, 'internal error on the idle path');
         outcomes.push(isHoloError(e) ? { ok: false, code: e.code, message: e.message } : { ok: false, code: 'internal', message: 'internal error (logged by the server)' });
       }
     }

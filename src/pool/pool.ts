@@ -14,6 +14,7 @@ import type { Config } from '../config.js';
 import type { BatchResult, BatchTask, Knobs, Task } from './messages.js';
 import { LOCAL_OPS, LocalExecutor } from './local.js';
 import { pick } from '../knobs/live.js';
+import { log } from '../log.js';
 
 export class ShardPool {
   readonly size: number;
@@ -49,7 +50,7 @@ export class ShardPool {
       let created = 0;
       pool.on('workerCreate', () => { if (created++ > 0) this.restarts++; });
       // An uncaught error in a thread: Piscina replaces it; the tasks it held have rejected.
-      pool.on('error', (e: unknown) => console.error(`holoserve: worker ${w} failed:`, e));
+      pool.on('error', (e: unknown) => log.error({ err: e, worker: w }, `worker ${w} failed`));
       this.pools.push(pool);
     }
   }

@@ -21,6 +21,9 @@ import { recallLatencySpike } from './drills/recall-latency-spike.js';
 import { roleCacheCorruption } from './drills/role-cache-corruption.js';
 import type { DimensionController } from '../dimension/controller.js';
 
+/** The ops answered here; `hello` lists them only when adminOps is on. */
+export const ADMIN_OPS: readonly string[] = ['knobs', 'status', 'drill', 'dimension'];
+
 export interface AdminDeps extends DrillDeps {
   enabled: boolean;
   /** re-reads the config file (as SIGHUP does); resolves to what changed */

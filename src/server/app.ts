@@ -1,8 +1,9 @@
 /**
  * The uWebSockets.js front end: WebSocket endpoint /v1 (binary msgpack frames, see
  * connection.ts) and three HTTP routes: GET /healthz (alive), GET /readyz (200 only after
- * prewarm, 503 before and while draining), GET /metrics (Prometheus text format). It listens
- * before the prewarm starts and until the drain ends (main.ts), so both states are observable.
+ * prewarm, 503 before and while draining), GET /metrics (Prometheus text format); plain HTTP
+ * on /v1 is answered 426 Upgrade Required. It listens before the prewarm starts and until the
+ * drain ends (main.ts), so both states are observable.
  * uWS defaults are wrong for this protocol (16 KiB max payload closes the socket on a 32 KiB
  * vector; 64 KiB maxBackpressure drops replies), so both are set from the config.
  */
@@ -104,6 +105,12 @@ export function listen(load: UwsLoad, cfg: Config, handler: FrameHandler, metric
       if (aborted) return;
       res.cork(() => { res.writeStatus('500 Internal Server Error').end(String(e)); });
     });
+  });
+  // /v1 without a WebSocket upgrade (a browser, curl): uWS yields such requests from the ws
+  // route to the next matching handler, which says what to do instead of a bare 404.
+  app.any('/v1', (res) => {
+    res.writeStatus('426 Upgrade Required').writeHeader('Upgrade', 'websocket').writeHeader('Connection', 'Upgrade').writeHeader('Content-Type', 'text/plain')
+      .end('/v1 is a WebSocket endpoint: open it with a WebSocket client (binary msgpack frames, docs/PROTOCOL.md), e.g. ws://HOST:PORT/v1\n');
   });
   app.any('/*', (res) => { res.writeStatus('404 Not Found').end('not found: use /v1 (WebSocket), /healthz, /readyz, /metrics\n'); });
 

@@ -17,6 +17,7 @@ import { OP_NAMES, parseRequest, type Limits, type Parsed } from '../protocol/op
 import { toWire } from '../protocol/results.js';
 import { uwsBackpressureBytes } from './app.js';
 import { allows, type Grant } from './auth.js';
+import { log } from '../log.js';
 
 export interface ConnState {
   id: number;
@@ -94,7 +95,7 @@ export class FrameHandler {
       if (e instanceof BudgetError) this.metrics.budgetRefusals.inc({ budget: e.budget });
       if (!isHoloError(e)) {
         this.metrics.internalErrors.inc({ op: isKnownOp(op) ? op : 'invalid' });
-        console.error(`holoserve: frame handler bug: ${describeBug(e)}`);
+        log.error({ op: isKnownOp(op) ? op : 'invalid', bug: describeBug(e) }, 'frame handler bug');
       }
       const msg = isHoloError(e) ? e.message : 'internal error (logged by the server)';
       this.reply(ws, conn, frameId(frame), op, t0, { ok: false, code, message: msg });
@@ -135,7 +136,7 @@ export class FrameHandler {
         (e: unknown) => {
           if (isHoloError(e)) return { ok: false as const, code: e.code, message: e.message };
           this.metrics.internalErrors.inc({ op: parsed.op });
-          console.error(`holoserve: admin op bug: ${describeBug(e)}`);
+          log.error({ bug: describeBug(e) }, 'admin op bug');
           return { ok: false as const, code: 'internal' as const, message: 'internal error (logged by the server)' };
         })
       : this.dispatcher.submit(parsed);
@@ -173,7 +174,7 @@ export class FrameHandler {
       buf = o.ok ? encodeOk(id, toWire(o.result)) : encodeError(id, o.code, o.message);
     } catch (e) {
       this.metrics.internalErrors.inc({ op: label });
-      console.error(`holoserve: could not encode a reply: ${describeBug(e)}`);
+      log.error({ op: label, bug: describeBug(e) }, 'could not encode a reply');
       buf = encodeError(id, 'internal', 'could not encode the result');
       outcome = 'internal';
     }

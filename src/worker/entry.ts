@@ -21,6 +21,7 @@ import { emptyObs, type BatchResult, type BatchTask, type Knobs, type Outcome, t
 import { RoleTableView } from '../roles/table.js';
 import { pick } from '../knobs/live.js';
 import { loadWasm, wasmStatus } from '../kernels/wasm/load.js';
+import { log } from '../log.js';
 
 interface WorkerData {
   cfg: Config;
@@ -123,7 +124,7 @@ async function runBatchNow(task: BatchTask, knobs: Knobs): Promise<BatchResult> 
 function toOutcome(e: unknown): Outcome {
   if (e instanceof BudgetError) return { ok: false, code: e.code, message: e.message, budget: e.budget };
   if (isHoloError(e)) return { ok: false, code: e.code, message: e.message };
-  console.error(`holoserve worker: internal error: ${describeBug(e)}`);
+  log.error({ bug: describeBug(e) }, 'internal error');
   return { ok: false, code: 'internal', message: 'internal error (logged by the server)' };
 }
 

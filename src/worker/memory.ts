@@ -25,6 +25,7 @@ import type { ItemSource, Store, Write } from '../store/store.js';
 import type { ExecContext } from './context.js';
 import type { Handler } from './hrr.js';
 import { startScanHelpers } from './scan-helpers.js';
+import { log } from '../log.js';
 
 interface Tenant {
   memory: TenantMemory;
@@ -376,7 +377,7 @@ export async function createMemoryRoom(cfg: Config, hrr: Hrr): Promise<MemoryRoo
       // loaded until it runs): it stops once the budget is full.
       for (const name of names) {
         if (heldTotal >= budget) break;
-        try { await load(name); n++; } catch (e) { console.error(`holoserve worker: prefetch of a tenant failed:`, e); }
+        try { await load(name); n++; } catch (e) { log.error({ err: e, tenant: name }, 'prefetch of a tenant failed'); }
       }
       return n;
     },
@@ -432,7 +433,7 @@ export async function createMemoryRoom(cfg: Config, hrr: Hrr): Promise<MemoryRoo
       await store.commit(batch);
       ctx.obs.commitSeconds.push((performance.now() - t0) / 1000);
     } catch (e) {
-      console.error('holoserve worker: store commit failed:', e);
+      log.error({ err: e }, 'store commit failed');
       for (const t of touched) unload(t);
       // A store that is unreachable (Redis restarting) is retryable: `unavailable`, not `internal`.
       const code = e instanceof HoloError && e.code === 'unavailable' ? 'unavailable' : 'internal';

@@ -11,6 +11,7 @@ import { Worker } from 'node:worker_threads';
 import { slabMemory } from '../kernels/wasm/scan.js';
 import type { ScanSplitter } from '../memory/scan.js';
 import { CONTROL_BYTES, F, IDLE, JOB, QUIT } from './scan-control.js';
+import { log } from '../log.js';
 
 const HELPER_TIMEOUT_MS = 10_000;
 // Compiled: dist/src/worker/scan-helper.js beside this file; from source (vitest): the compiled one.
@@ -33,7 +34,7 @@ export function startScanHelpers(n: number): ScanHelpers | null {
     const control = new SharedArrayBuffer(CONTROL_BYTES);
     const w = new Worker(url, { workerData: { memory, control } });
     w.unref();
-    w.on('error', (e) => { alive[h] = false; console.error('holoserve worker: scan helper failed:', e); });
+    w.on('error', (e) => { alive[h] = false; log.error({ err: e, helper: h }, 'scan helper failed'); });
     w.on('exit', () => { alive[h] = false; });
     controls.push(new Int32Array(control));
     threads.push(w);
@@ -53,7 +54,7 @@ export function startScanHelpers(n: number): ScanHelpers | null {
       if (!alive[h] || Atomics.load(c, F.state) === IDLE) return -1;
       if (Atomics.wait(c, F.state, JOB, HELPER_TIMEOUT_MS) === 'timed-out' && Atomics.load(c, F.state) === JOB) {
         alive[h] = false; // it may still be reading: it is never handed another job
-        console.error(`holoserve worker: scan helper ${h} did not answer in ${HELPER_TIMEOUT_MS} ms; its rows are scanned here`);
+        log.warn({ helper: h, timeoutMs: HELPER_TIMEOUT_MS }, `scan helper ${h} did not answer in ${HELPER_TIMEOUT_MS} ms; its rows are scanned here`);
         return -1;
       }
       const filled = c[F.filled];

@@ -11,6 +11,7 @@
  *     check, and every metric the alert rules name is exported by the Redis gauges.
  */
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Registry } from 'prom-client';
@@ -147,6 +148,15 @@ describe('deploy/k8s manifests', () => {
       expect(await checkRedisServer(c, { url: redis.url, allowEviction: false, allowWithoutFsync: false })).toEqual([]);
       expect(Number((await c.config('GET', 'maxmemory') as string[])[1])).toBe(3 * 2 ** 30);
       c.disconnect();
+    });
+
+    it('the PrometheusRule carries exactly the holoserve.redis group of deploy/prometheus/rules.yml (promtool-tested there)', () => {
+      const text = readFileSync(join(ROOT, 'deploy/prometheus/rules.yml'), 'utf8');
+      const group = text.slice(text.indexOf('- name: holoserve.redis'));
+      const fromRules = [...group.matchAll(/- alert: (\w+)\n\s+expr: (.+)\n/g)].map((m) => [m[1], m[2].trim()]);
+      const rules = one(objs, 'PrometheusRule', 'holoserve-redis').spec.groups.flatMap((g: Obj) => g.rules);
+      expect(fromRules.length).toBe(4);
+      expect(rules.map((r: Obj) => [r.alert, String(r.expr).trim()])).toEqual(fromRules);
     });
 
     it('every metric the alert rules name is one the Redis gauges export', async () => {

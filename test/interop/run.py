@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Cross-language checks: a stock Python client against the real, compiled holoserve.
+"""Cross-language checks: the Python client (clients/python) against the real, compiled holoserve.
 
     npm run test:interop          (builds, then runs this file)
     /usr/bin/python3 test/interop/run.py     (after `npm run build`)
@@ -10,13 +10,15 @@ POT computed here, stops each server with SIGTERM and checks that it exits 0. Pr
 per check and ends with exactly `N passed, M failed`; exits 1 if any check failed.
 
 Needs msgpack, websockets, numpy, scipy and POT (Debian: python3-msgpack python3-websockets
-python3-numpy python3-scipy python3-pot). If the running interpreter lacks them and
-/usr/bin/python3 exists, the script re-executes itself with /usr/bin/python3.
+python3-numpy python3-scipy python3-pot) and the client package in clients/python
+(`pip install --no-deps --no-build-isolation --break-system-packages ./clients/python`). If the
+running interpreter lacks them and /usr/bin/python3 exists, the script re-executes itself with
+/usr/bin/python3.
 """
 import os
 import sys
 
-_NEEDED = ('msgpack', 'websockets', 'numpy', 'scipy', 'ot')
+_NEEDED = ('msgpack', 'websockets', 'numpy', 'scipy', 'ot', 'holoserve')
 
 
 def _deps_missing():
@@ -37,11 +39,13 @@ if _missing:
         os.environ['INTEROP_REEXEC'] = '1'
         os.execv('/usr/bin/python3', ['/usr/bin/python3', os.path.abspath(__file__), *sys.argv[1:]])
     sys.stderr.write(f"interop: {sys.executable} lacks {', '.join(_missing)} (Debian: apt-get install "
-                     'python3-msgpack python3-websockets python3-numpy python3-scipy python3-pot)\n')
+                     'python3-msgpack python3-websockets python3-numpy python3-scipy python3-pot; the client: '
+                     'pip install --no-deps --no-build-isolation --break-system-packages ./clients/python)\n')
     sys.exit(2)
 
 import asyncio  # noqa: E402
 import functools  # noqa: E402
+import json  # noqa: E402
 import math  # noqa: E402
 import re  # noqa: E402
 import shutil  # noqa: E402
@@ -62,12 +66,13 @@ from scipy.sparse.linalg import expm_multiply  # noqa: E402
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'fixtures'))
 import hrr_reference  # noqa: E402
-from holoclient import HoloClient, _ws_connect, f32, f64, from_f32, from_f64, pack, u32  # noqa: E402
+import holoserve  # noqa: E402  (the package in clients/python, pip-installed)
+from holoserve import HoloClient, HoloClusterClient, HoloError, f32, f64, from_f32, from_f64, pack, u32  # noqa: E402
+from holoserve.client import _ws_connect  # noqa: E402  (websockets' connect, whichever version is installed)
 from hrr_reference import bind64, cos64, irfft, rfft, role_spectrum, unbind_spectrum  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 MAIN = os.path.join(ROOT, 'dist', 'src', 'main.js')
-READY = re.compile(r'holoserve: ready on ws://([^:/\s]+|\[[^\]]+\]):(\d+)/v1')
 rng = np.random.default_rng(20241126)
 
 
@@ -157,7 +162,7 @@ class Server:
         self.dim = dim
         self.data_dir = tempfile.mkdtemp(prefix='holoserve-interop-')  # no '.' in the name
         node = shutil.which('node') or 'node'
-        env = {**os.environ, 'PORT': '0', 'HOST': '127.0.0.1', 'HOLOSERVE_DATA_DIR': self.data_dir,
+        env = {**os.environ, 'LOG_FORMAT': 'json', 'PORT': '0', 'HOST': '127.0.0.1', 'HOLOSERVE_DATA_DIR': self.data_dir,
                'HOLOSERVE_ROLE_FILE': os.path.join(self.data_dir, 'roles.bin'), 'HOLOSERVE_DIM': str(dim),
                **(extra_env or {})}
         self.lines = []
@@ -172,9 +177,13 @@ class Server:
     def _read(self):
         for line in self.proc.stdout:
             self.lines.append(line.rstrip('\n'))
-            m = READY.search(line)
-            if m and self.port is None:
-                self.port = int(m.group(2))
+            # the server logs JSON lines (src/log.ts); the ready line carries the port
+            try:
+                rec = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(rec, dict) and str(rec.get('msg', '')).startswith('ready on ') and self.port is None:
+                self.port = int(rec['port'])
                 self.ready.set()
         self.ready.set()  # EOF: exited (port stays None if it never got ready)
 
@@ -218,7 +227,7 @@ EXPECTED_OPS = {'hello', 'role', 'bind', 'unbind', 'bundle', 'cosine', 'encode',
                 'graph.put', 'graph.delete', 'remember', 'recall', 'cleanup', 'anchor.put',
                 'anchor.delete', 'forget', 'stats'}
 LIMIT_KEYS = {'maxFrameBytes', 'maxInflight', 'sinkhornMaxSize', 'graphMaxNodes', 'graphMaxEdges',
-              'maxPayloadBytes', 'maxTextChars', 'maxBundle', 'maxK'}
+              'maxPayloadBytes', 'maxTextChars', 'maxTokens', 'maxBundle', 'maxK'}
 
 
 async def check_hello(c, D):
@@ -568,6 +577,67 @@ async def check_pipelining(c, D):
             bad == 0 and len(replies) == N and not c.unmatched, f'{bad} wrong, {len(c.unmatched)} unmatched, {dt * 1000:.0f} ms')
 
 
+# ================================================================ the client package (clients/python)
+
+async def check_client_package(c, D):
+    """holoserve's typed methods (results without id/ok, numpy in and out), errors as HoloError
+    with the server's code, a client-side timeout, and reconnect after the server drops the
+    connection; on clients of their own so that c sees no stray frames."""
+    a, b = gauss(D), gauss(D)
+    async with await HoloClient.connect(c.url) as t:
+        v = await t.bind(a, b)
+        ref = bind64(a, b)
+        R.check('client: bind(a, b) → numpy float32 = numpy reference',
+                v.dtype == np.float32 and v.shape == (D,) and np.max(np.abs(v - ref)) <= 1e-6 * np.linalg.norm(a) * np.linalg.norm(b))
+        u = await t.unbind(await t.bind(a, role='agent'), role='agent')
+        R.check('client: unbind(bind(a, role), role) ≈ a, with epsUsed, flooredBins 0, relErr 0 (|R| = 1 > λ: no bin filtered), overBudget false',
+                np.max(np.abs(u['vector'] - a)) <= 1e-5 * np.linalg.norm(a) and isinstance(u['epsUsed'], float) and u['flooredBins'] == 0
+                and u['relErr'] == 0 and u['overBudget'] is False, repr({k: v for k, v in u.items() if k != 'vector'}))
+        C = rng.random((5, 7))
+        sk = await t.sinkhorn(C, 0.05, tol=1e-12, max_iter=100000)
+        P = ot.bregman.sinkhorn_log(np.full(5, 1 / 5), np.full(7, 1 / 7), C, 0.05, numItermax=100000, stopThr=1e-13)
+        R.check('client: sinkhorn → plan (5×7 numpy) = POT, numericalError false',
+                sk['plan'].shape == (5, 7) and np.max(np.abs(sk['plan'] - P)) <= 1e-9 and sk['numericalError'] is False and sk['converged'] is True)
+        await t.remember('py-client', 'k1', text='the cat sat on the mat', payload={'n': 1})
+        rc = await t.recall('py-client', text='a cat on a mat', k=3)
+        want = cos64(encode_ref('the cat sat on the mat', D), encode_ref('a cat on a mat', D))
+        R.check('client: remember/recall by text, score = numpy cosine of the encodings',
+                [h['key'] for h in rc['hits']] == ['k1'] and abs(rc['hits'][0]['score'] - want) <= 1e-6 and rc['hits'][0]['payload'] == {'n': 1})
+        st = await t.stats('py-client')
+        R.check('client: stats returns the result alone', 'id' not in st and 'ok' not in st and st['items'] == 1, repr(st)[:200])
+        h = await t.hello()
+        R.check('client: hello lists no admin op (adminOps off) and documents maxTokens',
+                not ({'knobs', 'status', 'drill'} & set(h['ops'])) and isinstance(h['limits']['maxTokens'], int), repr(h['ops']))
+        codes = []
+        for call in (lambda: t.request('no-such-op'), lambda: t.cosine(a[:D // 2], b[:D // 2]),
+                     lambda: t.sinkhorn(rng.random((65, 2)), 0.1)):
+            try:
+                await call()
+                codes.append(None)
+            except HoloError as e:
+                codes.append(e.code)
+        R.check('client: error replies raise HoloError with the server code', codes == ['unknown_op', 'bad_dimension', 'too_large'], repr(codes))
+        pipelined = await asyncio.gather(*(t.cosine(a, gauss(D) if i % 2 else a) for i in range(50)))
+        R.check('client: 50 concurrent typed calls, each its own result', all(abs(x - 1) < 1e-6 for x in pipelined[::2])
+                and all(abs(x) < 0.5 for x in pipelined[1::2]))
+    async with await HoloClient.connect(c.url, timeout=0.3) as t:
+        try:
+            await t.send_raw(b'\xc1', 1)  # answered with id 0 (undecodable), so id 1 never comes
+            got = 'a reply'
+        except HoloError as e:
+            got = e.code
+        R.check('client: no reply within timeout → HoloError timeout', got == 'timeout', got)
+    async with await HoloClient.connect(c.url) as t:
+        try:  # more than 2·maxFrameBytes: the server closes the socket (1009)
+            await t.send_raw(pack({'id': 7, 'op': 'hello', 'pad': bytes(9 * 2**20)}), 7)
+            got = 'a reply'
+        except HoloError as e:
+            got = e.code
+        after = await t.cosine(a, a)
+        R.check('client: a dropped connection fails the request (unavailable), the next one reconnects',
+                got == 'unavailable' and abs(after - 1) < 1e-6 and t.connects == 2, f'{got}, {t.connects} connections')
+
+
 # ================================================================ many servers on one Redis
 
 def free_port():
@@ -580,7 +650,6 @@ def free_port():
 def run_cluster():
     """Two servers sharing a real redis-server (advertiseUrl set): the Python HoloClusterClient,
     connected to the first, follows `moved` to the other; every write is recalled top-1."""
-    from holoclient import HoloClusterClient
     redis_dir = tempfile.mkdtemp(prefix='holoserve-interop-redis-')
     rport = free_port()
     redis = subprocess.Popen(['redis-server', '--port', str(rport), '--bind', '127.0.0.1', '--dir', redis_dir, '--save', '',
@@ -710,7 +779,8 @@ def run_server(dim, groups):
 def main():
     t0 = time.monotonic()
     print(f'interop: {sys.executable} (msgpack {".".join(map(str, msgpack.version))}, '
-          f'websockets {__import__("websockets").__version__}, numpy {np.__version__}, POT {ot.__version__})', flush=True)
+          f'websockets {__import__("websockets").__version__}, numpy {np.__version__}, POT {ot.__version__}; '
+          f'client: holoserve {holoserve.__version__} from {os.path.dirname(holoserve.__file__)})', flush=True)
     if not os.path.exists(MAIN):
         R.check('dist/src/main.js exists (run `npm run build` first)', False, MAIN)
     else:
@@ -729,6 +799,7 @@ def main():
             ('errors', lambda c: check_errors(c, D)),
             ('decode profile', lambda c: check_decode_profile(c, D)),
             ('pipelining', lambda c: check_pipelining(c, D)),
+            ('client package', lambda c: check_client_package(c, D)),
         ])
         D8 = 8192
         run_server(D8, [

@@ -118,7 +118,8 @@ describe('the live knobs', () => {
     const d = mkdtempSync(join(dir, 'live-'));
     const { cfg } = load({ env: { HOLOSERVE_DATA_DIR: d } });
     const lines: string[] = [];
-    const live = new LiveKnobs(cfg, knobsFile(d), (m) => lines.push(m));
+    const fields: Record<string, unknown>[] = [];
+    const live = new LiveKnobs(cfg, knobsFile(d), (f, m) => { fields.push(f); lines.push(m); });
     expect(() => live.set({ unbindBeta: 0.01, batchMax: 0 }, 't')).toThrow('knob batchMax must be an integer in [1, 4096], got 0');
     expect(live.snapshot().unbindBeta).toBe(0.001); // nothing half-applied
     expect(() => live.set({ port: 1 }, 't')).toThrow("'port' is restart-only");
@@ -131,6 +132,7 @@ describe('the live knobs', () => {
     expect(live.snapshot()).toMatchObject({ unbindBeta: 0.01, rerank: true });
     expect(live.version).toBe(1);
     expect(lines).toEqual(['knob unbindBeta: 0.001 → 0.01 (by tester)', 'knob rerank: false → true (by tester)']);
+    expect(fields).toEqual([{ knob: 'unbindBeta', old: 0.001, new: 0.01, by: 'tester' }, { knob: 'rerank', old: false, new: true, by: 'tester' }]);
     expect(JSON.parse(readFileSync(knobsFile(d), 'utf8'))).toEqual({ unbindBeta: 0.01, rerank: true });
     expect(load({ env: { HOLOSERVE_DATA_DIR: d } }).cfg.unbindBeta).toBe(0.01); // a restart keeps it
     live.set({ unbindBeta: 0.001, rerank: false }, 'reload', false); // a reload clears the run-time layer

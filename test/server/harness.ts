@@ -29,7 +29,7 @@ export function spawnServer(env: Record<string, string>, dataDir: string): { pro
   const proc = spawn(process.execPath, [join(ROOT, 'dist/src/main.js')], {
     cwd: ROOT,
     env: {
-      ...process.env, PORT: '0', HOST: '127.0.0.1', HOLOSERVE_DATA_DIR: dataDir, HOLOSERVE_ROLE_FILE: join(dataDir, 'roles.bin'), ...env,
+      ...process.env, LOG_FORMAT: 'json', PORT: '0', HOST: '127.0.0.1', HOLOSERVE_DATA_DIR: dataDir, HOLOSERVE_ROLE_FILE: join(dataDir, 'roles.bin'), ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -39,14 +39,29 @@ export function spawnServer(env: Record<string, string>, dataDir: string): { pro
   return { proc, output: () => out };
 }
 
+/** The server's log: one JSON object per line (src/log.ts); lines that are not JSON are skipped. */
+export function logLines(output: string): Record<string, unknown>[] {
+  const out: Record<string, unknown>[] = [];
+  for (const line of output.split('\n')) {
+    if (!line.startsWith('{')) continue;
+    try { out.push(JSON.parse(line) as Record<string, unknown>); } catch { /* a partial last line */ }
+  }
+  return out;
+}
+
+/** The ready line's fields ({url, host, port, dim, engine, workers, auth, version}), once logged. */
+export function readyLine(output: string): Record<string, unknown> | undefined {
+  return logLines(output).find((l) => typeof l.msg === 'string' && l.msg.startsWith('ready on ') && typeof l.port === 'number');
+}
+
 export async function startServer(env: Record<string, string> = {}, opts: { dataDir?: string; keepData?: boolean } = {}): Promise<Server> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'holoserve-test-'));
   const { proc, output } = spawnServer(env, dataDir);
   const port = await new Promise<number>((resolve, reject) => {
     const t = setTimeout(() => reject(new Error(`server did not start in 30 s:\n${output()}`)), 30_000);
     const check = () => {
-      const m = /ready on ws:\/\/[^:]+:(\d+)\/v1/.exec(output());
-      if (m) { clearTimeout(t); resolve(Number(m[1])); }
+      const ready = readyLine(output());
+      if (ready) { clearTimeout(t); resolve(ready.port as number); }
     };
     proc.stdout!.on('data', check);
     proc.once('exit', (code) => { clearTimeout(t); reject(new Error(`server exited with ${code} before ready:\n${output()}`)); });

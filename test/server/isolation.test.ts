@@ -14,7 +14,7 @@ import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, HoloClientError, type HoloClient } from '../../src/client/client.js';
 import { shardOf } from '../../src/pool/shard.js';
-import { startServer, type Server } from './harness.js';
+import { readyLine, startServer, type Server } from './harness.js';
 import { body, seededVec } from './support.js';
 
 const D = 1024;
@@ -164,7 +164,7 @@ describe('auth with salted SHA-256 tokens (loopback, tokens configured)', () => 
   });
 
   it('the ready line says auth is required', () => {
-    expect(srv.output()).toMatch(/auth=required/);
+    expect(readyLine(srv.output())?.auth).toBe('required');
   });
 
   it('no token, a wrong token, a malformed header: upgrade refused with 401', async () => {
@@ -220,7 +220,7 @@ describe('listening off loopback', () => {
   it('HOST=127.0.0.2 (loopback, 127/8) without tokens starts open, as auth treats it (not connected to)', async () => {
     const srv = await startServer({ ...ENV, HOST: '127.0.0.2' });
     try {
-      expect(srv.output()).toMatch(/ready on ws:\/\/127\.0\.0\.2:\d+\/v1 .*auth=loopback-open/);
+      expect(readyLine(srv.output())).toMatchObject({ level: 'info', host: '127.0.0.2', url: `ws://127.0.0.2:${srv.port}/v1`, auth: 'loopback-open' });
     } finally {
       expect(await srv.stop()).toBe(0);
     }
@@ -229,7 +229,7 @@ describe('listening off loopback', () => {
   it('HOST=0.0.0.0 with tokens: starts, requires a token (connecting via 127.0.0.1 only)', async () => {
     const srv = await startServer({ ...ENV, HOST: '0.0.0.0', HOLOSERVE_TOKENS: TOKENS });
     try {
-      expect(srv.output()).toMatch(/ready on ws:\/\/0\.0\.0\.0:\d+\/v1 .*auth=required/);
+      expect(readyLine(srv.output())).toMatchObject({ level: 'info', host: '0.0.0.0', url: `ws://0.0.0.0:${srv.port}/v1`, auth: 'required' });
       expect(srv.url.startsWith('ws://127.0.0.1:')).toBe(true);
       expect((await refused(srv.url)).code).toBe('unauthorized');
       const a = await connect(srv.url, { token: ALICE });

@@ -148,12 +148,21 @@ describe('coalescing and batching', () => {
 });
 
 describe('HTTP routes and metrics', () => {
-  it('GET /healthz and /readyz are 200 on a ready server; unknown paths 404', async () => {
+  it('GET /healthz and /readyz are 200 on a ready server; plain HTTP on /v1 426; unknown paths 404', async () => {
     const h = await fetch(`${admin.http}/healthz`);
     expect([h.status, await h.text()]).toEqual([200, 'ok\n']);
     const r = await fetch(`${admin.http}/readyz`);
     expect([r.status, await r.text()]).toEqual([200, 'ready\n']);
     expect((await fetch(`${admin.http}/nope`)).status).toBe(404);
+    // plain HTTP on the WebSocket endpoint: 426 with the reason, and upgrades still work
+    const v1 = await fetch(`${admin.http}/v1`);
+    expect(v1.status).toBe(426);
+    expect(v1.headers.get('upgrade')).toBe('websocket');
+    expect(await v1.text()).toMatch(/WebSocket endpoint/);
+    expect((await fetch(`${admin.http}/v1`, { method: 'POST', body: 'x' })).status).toBe(426);
+    const fresh = await connect(admin.url);
+    expect((await fresh.hello()).server).toBe('holoserve');
+    fresh.close();
   });
 
   it('GET /metrics is Prometheus text with every metric the registry defines', async () => {
@@ -201,6 +210,13 @@ describe('HTTP routes and metrics', () => {
 });
 
 describe('admin ops (adminOps on)', () => {
+  it('hello lists the admin ops (a server without adminOps leaves them out: protocol.test.ts)', async () => {
+    const h = await client.hello();
+    expect(h.ops).toContain('knobs');
+    expect(h.ops).toContain('drill');
+    expect(h).not.toHaveProperty('id');
+  });
+
   it('knobs: reads the live knobs', async () => {
     const r = await client.request('knobs');
     expect(r.knobs).toMatchObject({ unbindBeta: 1e-3, rerank: false, rerankMargin: 0.02, rerankCandidates: 8 }); // every live knob: test/server/knobs.test.ts
