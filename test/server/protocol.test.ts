@@ -50,7 +50,7 @@ describe('hello', () => {
     expect(h.dim).toBe(D);
     expect(h.engine).toBe('pffft');
     // adminOps is off (the default): the admin ops are not offered
-    expect([...h.ops].sort()).toEqual(OP_NAMES.filter((op) => !['knobs', 'status', 'drill'].includes(op)).sort());
+    expect([...h.ops].sort()).toEqual(OP_NAMES.filter((op) => !['knobs', 'status', 'drill', 'dimension'].includes(op)).sort());
     expect(h.limits).toEqual({
       maxFrameBytes: 4 * 1024 * 1024, maxInflight: 256, sinkhornMaxSize: 64, graphMaxNodes: 1_000_000,
       graphMaxEdges: 10_000_000, maxPayloadBytes: 65536, maxTextChars: 65536, maxTokens: 512, maxBundle: 1024, maxK: 1024,
