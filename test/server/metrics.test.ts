@@ -90,20 +90,27 @@ describe('/metrics: every documented metric moves under a workload', () => {
     const st = await client.stats(tenant);
     const heldBytes = (st.items + st.anchors) * D * 4;
 
-    // — queueing and dropped replies: 40 slow Sinkhorns (20,000 iterations each: a scrape may wait up to 2 s on busy workers), then the socket closes
-    const raw = await rawSocket(srv.url);
+    // — queueing and dropped replies: two sockets send 40 slow Sinkhorns each (2000 iterations).
+    // One closes at once: the replies owed to it are dropped, whatever the timing. The other
+    // waits until a scrape sees requests queued (each worker computes one at a time, pipeline 1).
     const r = rng(5);
     const n = 64;
-    for (let i = 1; i <= 40; i++) {
-      const cost = Float64Array.from({ length: n * n }, () => r());
-      raw.send({ id: i, op: 'sinkhorn', cost: bin(cost), n, m: n, epsilon: 0.002, tol: 1e-300, maxIter: 20_000 });
-    }
-    // Each worker computes one (pipeline 1); the rest wait in the batcher for a free worker.
+    const sinkhorns = (sock: Awaited<ReturnType<typeof rawSocket>>) => {
+      for (let i = 1; i <= 40; i++) {
+        const cost = Float64Array.from({ length: n * n }, () => r());
+        sock.send({ id: i, op: 'sinkhorn', cost: bin(cost), n, m: n, epsilon: 0.002, tol: 1e-300, maxIter: 2000 });
+      }
+    };
+    const closing = await rawSocket(srv.url);
+    const raw = await rawSocket(srv.url);
+    sinkhorns(closing);
+    closing.ws.close();
+    sinkhorns(raw);
     let busy = await scrape(srv.http);
     while (metric(busy, 'holoserve_queued_requests') === 0 && raw.replies.length < 40) busy = await scrape(srv.http);
     raw.ws.close();
     const deadline = Date.now() + 60_000;
-    while (metric(await scrape(srv.http), 'holoserve_requests_total', { op: 'sinkhorn' }) < 40 && Date.now() < deadline) {
+    while (metric(await scrape(srv.http), 'holoserve_requests_total', { op: 'sinkhorn' }) < 80 && Date.now() < deadline) {
       await new Promise((res) => setTimeout(res, 100));
     }
 
@@ -140,7 +147,7 @@ describe('/metrics: every documented metric moves under a workload', () => {
       requests_total: () => expect(moved('requests_total', { op: 'remember', outcome: 'ok' })).toBe(13),
       request_seconds: () => expect(moved('request_seconds', { op: 'recall' })).toBe(2),
       batch_size: () => expect(moved('batch_size', { kind: 'memory' })).toBeGreaterThanOrEqual(13),
-      queue_wait_seconds: () => expect(moved('queue_wait_seconds', { kind: 'ot' })).toBe(40),
+      queue_wait_seconds: () => expect(moved('queue_wait_seconds', { kind: 'ot' })).toBe(80),
       queued_requests: () => expect(metric(busy, 'holoserve_queued_requests')).toBeGreaterThan(0),
       computations_total: () => expect(moved('computations_total', { op: 'bind' })).toBe(12), // the pair computed once, + 10 roles, + the idle-path bind (the repeat of role 9 joins its lingering answer)
       idle_path_total: () => expect(idleAfter - idleBefore).toBe(1),
