@@ -37,7 +37,7 @@ function quantile(xs: number[], q: number): number {
 async function startServer(dataDir: string): Promise<{ url: string; stop: () => Promise<void> }> {
   const proc = spawn(process.execPath, [join(ROOT, 'dist/src/main.js')], {
     cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', HOLOSERVE_DATA_DIR: dataDir, HOLOSERVE_DIM: '2048', HOLOSERVE_WORKERS: '2', HOLOSERVE_ADMIN_OPS: '1', HOLOSERVE_MEMORY_CAPACITY: '4096' },
+    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', HOLOSERVE_DATA_DIR: dataDir, HOLOSERVE_DIM: '2048', HOLOSERVE_WORKERS: '2', HOLOSERVE_ADMIN_OPS: '1', HOLOSERVE_MEMORY_CAPACITY: '16384' },
   });
   let out = '';
   proc.stdout!.on('data', (d: Buffer) => { out += d.toString(); });

@@ -238,7 +238,7 @@ export interface RecentQuery {
 
 /**
  * Quality at both D for some tenants (SEED §11 step 2): for up to `maxRecords` record items
- * (key order), each slot unbound with its role, cosine to the true filler (reconstruction),
+ * (key order, over all items), each slot unbound with its role, cosine to the true filler (reconstruction),
  * and cleaned up against the tenant's anchors (score; correct when the winning anchor was made
  * from the filler's text); and the recent text recalls replayed at both D over the tenant's
  * first `maxItems` items. Reads the two stores; changes nothing.
@@ -252,33 +252,40 @@ export async function measure(served: Dim, other: Dim, tenants: readonly string[
     const anchors = await Promise.all(dims.map((d) => scanOf(d)(tenant, 'anchor', {}) as Promise<AnchorRecord[]>));
     const byKey = items.map((list) => new Map(list.map((r) => [r.key, r])));
     const books = anchors.map((list, i) => ({ slab: slabOf(list, dims[i].D), names: list.map((a) => a.name), text: list.map((a) => (a.source && 'text' in a.source ? a.source.text : undefined)) }));
-    // role–filler records present at both D
-    for (const r of items[0]) {
-      if (out.records >= maxRecords) break;
-      if (!r.source || !('record' in r.source) || !byKey[1].has(r.key)) continue;
-      const rec = r.source.record as RecordFields;
-      out.records++;
-      const sum = [0, 0];
-      const slots = Object.keys(rec);
-      for (const slot of slots) {
-        const f = rec[slot];
-        for (let i = 0; i < 2; i++) {
-          const d = dims[i];
-          const v = (i === 0 ? r : byKey[1].get(r.key)!).vector;
-          const u = unbindRole(d.hrr, v, d.local.spectrum(slot)).vector;
-          sum[i] += cosine(u, fillerVector(d.hrr, d.local, f));
-          const b = books[i];
-          if (typeof f === 'string' && b.names.length > 0) {
-            const c = topK(b.slab, b.names.length, d.D, u, 1);
-            out.cleanupScore[i].push(c.score[0]);
-            out.cleanupMargin[i].push(c.margin);
-            if (b.text[c.index[0]] === f) out.cleanupCorrect[i]++;
+    // role–filler records present at both D, found over all the tenant's items (pages of 256 in key order)
+    for (let after: string | undefined, page: ItemRecord[]; out.records < maxRecords; after = page[page.length - 1].key) {
+      page = await scanOf(served)(tenant, 'item', { after, limit: 256 }) as ItemRecord[];
+      if (page.length === 0) break;
+      const recs = page.filter((r) => r.source !== undefined && 'record' in r.source);
+      if (recs.length === 0) continue;
+      const there = new Map((await scanOf(other)(tenant, 'item', { after, through: page[page.length - 1].key }) as ItemRecord[]).map((r) => [r.key, r]));
+      for (const r of recs) {
+        if (out.records >= maxRecords) break;
+        const r2 = there.get(r.key);
+        if (!r2) continue;
+        const rec = (r.source as { record: RecordFields }).record;
+        out.records++;
+        const sum = [0, 0];
+        const slots = Object.keys(rec);
+        for (const slot of slots) {
+          const f = rec[slot];
+          for (let i = 0; i < 2; i++) {
+            const d = dims[i];
+            const u = unbindRole(d.hrr, (i === 0 ? r : r2).vector, d.local.spectrum(slot)).vector;
+            sum[i] += cosine(u, fillerVector(d.hrr, d.local, f));
+            const b = books[i];
+            if (typeof f === 'string' && b.names.length > 0) {
+              const c = topK(b.slab, b.names.length, d.D, u, 1);
+              out.cleanupScore[i].push(c.score[0]);
+              out.cleanupMargin[i].push(c.margin);
+              if (b.text[c.index[0]] === f) out.cleanupCorrect[i]++;
+            }
           }
+          if (typeof f === 'string' && books[0].names.length > 0) out.cleanupTotal++;
         }
-        if (typeof f === 'string' && books[0].names.length > 0) out.cleanupTotal++;
+        out.recon[0].push(sum[0] / slots.length);
+        out.recon[1].push(sum[1] / slots.length);
       }
-      out.recon[0].push(sum[0] / slots.length);
-      out.recon[1].push(sum[1] / slots.length);
     }
     // replayed recent text recalls, over the same items at both D
     const common = items[0].filter((r) => byKey[1].has(r.key));
