@@ -52,7 +52,8 @@ describe('JSON lines at the default level', () => {
     const before = srv.output().length;
     const c = await connect(srv.url);
     const a = seededVec(1, D), b = seededVec(2, D);
-    await Promise.all(Array.from({ length: 400 }, (_, i) => (i % 2 ? c.bind(a, b) : c.cosine(a, b))));
+    // two waves of 200: each within the connection's 256 credits (maxInflightPerConnection)
+    for (let w = 0; w < 2; w++) await Promise.all(Array.from({ length: 200 }, (_, i) => (i % 2 ? c.bind(a, b) : c.cosine(a, b))));
     for (let i = 0; i < 99; i++) await c.remember('log-tenant', `k${i}`, seededVec(10 + i, D));
     await expect(c.request('no-such-op')).rejects.toMatchObject({ code: 'unknown_op' });
     c.close();
