@@ -776,6 +776,50 @@ def run_server(dim, groups):
     R.check(f'server D={dim}: SIGTERM → exit code 0', code == 0, f'exit {code}' + ('' if code == 0 else '\n' + s.output()))
 
 
+async def check_dimension_switch(server):
+    """A rolling dimension increase seen from the Python client (docs/OPERATIONS.md): after the
+    server switches 256 → 512, a 256-float vector gets bad_dimension naming 512, the client has
+    read hello again (client.dim = 512), and a 512-float bind equals numpy's."""
+    c = await HoloClient.connect(server.url)
+    try:
+        await c.hello()
+        R.check('dimension: the client reads dim from hello', c.dim == 256, repr(c.dim))
+        await c.dimension('shadow', dim=512)
+        deadline = time.monotonic() + 60
+        st = await c.dimension('status')
+        while st.get('coverage') != 1 and time.monotonic() < deadline:
+            await asyncio.sleep(0.1)
+            st = await c.dimension('status')
+        await c.dimension('switch')
+        a, b = gauss(256), gauss(256)
+        code, msg = None, ''
+        try:
+            await c.bind(a, b)
+        except HoloError as e:
+            code, msg = e.code, str(e)
+        R.check('dimension: after the switch a D = 256 bind is bad_dimension naming 512', code == 'bad_dimension' and '512' in msg, f'{code}: {msg}'[:200])
+        R.check('dimension: the client read hello again after bad_dimension (client.dim = 512)', c.dim == 512, repr(c.dim))
+        a, b = gauss(512), gauss(512)
+        v = from_f32((await c.request('bind', a=f32(a), b=f32(b)))['vector'])
+        err = maxabs(v, bind64(a, b)) / float(np.linalg.norm(a.astype(np.float64)) * np.linalg.norm(b.astype(np.float64)))
+        R.check('dimension: a D = 512 bind after the switch = numpy float64 (≤ 1e-6·‖a‖‖b‖)', err <= 1e-6, f'{err:.1e}')
+    finally:
+        await c.close()
+
+
+def run_dimension():
+    s = Server(256, {'HOLOSERVE_ADMIN_OPS': '1'})
+    if not s.wait_ready(60):
+        R.check('server D=256 (dimension switch) starts', False, s.output())
+        s.stop()
+        return
+    try:
+        asyncio.run(guarded('dimension switch', check_dimension_switch(s)))
+    finally:
+        code = s.stop()
+        R.check('server D=256 → 512: SIGTERM → exit code 0', code == 0, f'exit {code}' + ('' if code == 0 else '\n' + s.output()))
+
+
 def main():
     t0 = time.monotonic()
     print(f'interop: {sys.executable} (msgpack {".".join(map(str, msgpack.version))}, '
@@ -808,6 +852,7 @@ def main():
             ('bind', lambda c: check_bind(c, D8)),
         ])
         run_cluster()
+        run_dimension()
     print(f'interop: {time.monotonic() - t0:.1f} s', flush=True)
     print(f'{R.passed} passed, {R.failed} failed', flush=True)
     sys.exit(1 if R.failed else 0)

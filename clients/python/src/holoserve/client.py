@@ -65,6 +65,9 @@ class HoloClient:
         self._ids = itertools.count(1)
         #: replies nobody waited for (a protocol violation if non-empty)
         self.unmatched: List[Any] = []
+        #: the server's D as of the last hello; read again after a bad_dimension (a dimension
+        #: switch changes it, docs/OPERATIONS.md "Rolling dimension increase")
+        self.dim: Optional[int] = None
 
     @classmethod
     async def connect(cls, url: str, **options: Any) -> 'HoloClient':
@@ -209,13 +212,28 @@ class HoloClient:
         without `id` and `ok`. Raises HoloError with the server's code on an error reply."""
         reply = await self.call({'op': op, **{k: v for k, v in fields.items() if v is not None}})
         if reply.get('ok') is not True:
-            raise HoloError.from_reply(reply)
-        return {k: v for k, v in reply.items() if k not in ('id', 'ok')}
+            err = HoloError.from_reply(reply)
+            if err.code == 'bad_dimension' and op != 'hello':
+                # The server's D may have changed (a dimension switch): read hello again so
+                # `dim` tells the caller the D to send now; the error is still raised.
+                try:
+                    await self.hello()
+                except HoloError:
+                    pass
+            raise err
+        result = {k: v for k, v in reply.items() if k not in ('id', 'ok')}
+        if op == 'hello' and isinstance(result.get('dim'), int):
+            self.dim = result['dim']
+        return result
 
     # ------------------------------------------------------------ typed ops (docs/PROTOCOL.md)
 
     async def hello(self) -> Hello:
         return await self.request('hello')  # type: ignore[return-value]
+
+    async def dimension(self, action: str, dim: Optional[int] = None, **options: Any) -> Reply:
+        """The admin op `dimension` (shadow | status | switch | rollback | finalize)."""
+        return await self.request('dimension', action=action, dim=dim, **options)
 
     async def role(self, token: str) -> Any:
         return from_f32((await self.request('role', token=token))['vector'])
