@@ -220,6 +220,7 @@ export async function start(cfg: Config, opts: StartOptions = {}): Promise<{ lis
         workers: { count: pool.size, restarts: pool.restarts, perWorker: workers.map(({ knobsSeen: _k, ...w }) => w) },
         requests: { pending: dispatcher.pending },
         tenantsLoaded: sum('tenantsLoaded'),
+        memory: { heldBytes: sum('heldBytes') + sum('otherHeldBytes'), budgetBytes: cfg.memoryBudgetBytes },
         caches: { roleTable: { size: roles.size, capacity: cfg.roleTableCapacity }, embeddingEntries: sum('embeddingCacheEntries'), recallEntries: sum('recallCacheEntries') },
         budget: { ...(live.describe().budget as object), overBudgetReplies: Object.fromEntries(over) },
         knobsVersion: live.version,

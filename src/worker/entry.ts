@@ -13,6 +13,7 @@ import { computeRoles, tableRoleSource, type ExecContext } from './context.js';
 import { checkRoles, DRILL_HANDLERS } from './drill.js';
 import { GRAPH_HANDLERS } from './graph.js';
 import { HRR_HANDLERS, type Handler } from './hrr.js';
+import { workerBudgetBytes } from './memory.js';
 import { checkOther, measure, mirror, openDim, rebuildChunk, unmovableReport, type Dim, type RecentQuery } from './dimension.js';
 import { readDimensionState } from '../dimension/state.js';
 import { OT_HANDLERS } from './ot.js';
@@ -39,6 +40,7 @@ let served: Dim = await openDim(cfg, dimState.served);
 let other: Dim | undefined = dimState.other ? await openDim(cfg, dimState.other) : undefined;
 let hrr = served.hrr;
 let memory = served.memory;
+applySplit(); // a rollout resumed after a restart holds both rooms from the start
 let roles = new RoleTableView(roleTable);
 const choice = { fallbackReason: served.fallbackReason };
 const graphs = new Map<string, Graph>();
@@ -67,6 +69,23 @@ function runBatch(task: BatchTask): Promise<BatchResult> {
     other?.memory.reconfigure(k);
     return runBatchNow(task, k);
   });
+}
+
+/**
+ * While two rooms are held (D and D′ during a rollout) the worker's share of memoryBudgetBytes
+ * is split between them in proportion to D, as their items' bytes are (4·D per vector), so the
+ * two together stay within the share; applied between memory batches.
+ */
+function splitBudget(): Promise<void> {
+  return afterMemory(async () => applySplit());
+}
+
+function applySplit(): void {
+  const o = other;
+  if (!o) return;
+  const share = workerBudgetBytes(cfg);
+  served.memory.setBudget(Math.floor(share * served.D / (served.D + o.D)));
+  o.memory.setBudget(Math.floor(share * o.D / (served.D + o.D)));
 }
 
 /** Runs f after every memory batch before it (and their commits): rollout work goes here too. */
@@ -161,12 +180,17 @@ export default async function handle(task: Task): Promise<unknown> {
     case 'roles.check':
       return checkRoles(hrr, roles, task.items, cfg.roleSeed);
     case 'status':
-      return { threadId, ...memory.stats(), graphs: graphs.size, knobsSeen: knobs };
+      return {
+        threadId, ...memory.stats(), graphs: graphs.size, knobsSeen: knobs,
+        // during a rollout: the other D's room (its held bytes and its part of the budget)
+        ...(other ? { otherDim: other.D, otherHeldBytes: other.memory.stats().heldBytes, otherBudgetBytes: other.memory.stats().budgetBytes } : {}),
+      };
     case 'dimension.open':
       if (!other || other.D !== task.store.D) {
         if (other) await other.memory.close();
         other = await openDim(cfg, task.store);
       }
+      await splitBudget();
       return { engine: other.engineName, layout: other.layout };
     case 'dimension.rebuild': {
       const o = checkOther(other);
@@ -203,6 +227,7 @@ export default async function handle(task: Task): Promise<unknown> {
       return afterMemory(async () => {
         other = undefined;
         await o.memory.close();
+        served.memory.setBudget(workerBudgetBytes(cfg)); // the whole share again
         return true;
       });
     }

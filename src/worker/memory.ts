@@ -75,6 +75,12 @@ export interface MemoryRoom {
   /** Drops a tenant's in-memory state; the next use reloads it from the store. */
   unload(tenant: string): void;
   /**
+   * This worker's share of memoryBudgetBytes for this room, bytes; least recently used tenants
+   * leave at once past it. A rolling dimension increase holds two rooms (D and D′) and splits
+   * the share between them in proportion to D (docs/OPERATIONS.md "Rolling dimension increase").
+   */
+  setBudget(bytes: number): void;
+  /**
    * Live memory knobs (water marks, salience weights, anchorsMax, recallCacheTtlMs) changed:
    * loaded tenants leave memory (their state is durable) and reload with the new options at
    * their next batch; the recall cache starts empty. Called between batches, so a batch sees one set.
@@ -93,6 +99,11 @@ function bytesOf(v: Float32Array): Uint8Array {
   return new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
 }
 
+/** A worker's share of memoryBudgetBytes, bytes (its slab heap is one wasm32 memory: ≤ 3 GiB). */
+export function workerBudgetBytes(cfg: Config): number {
+  return Math.min(Math.floor(cfg.memoryBudgetBytes / cfg.workers), 3 * 2 ** 30);
+}
+
 export async function createMemoryRoom(cfg: Config, hrr: Hrr): Promise<MemoryRoom> {
   const store: Store = await openStore(cfg);
   // A hot tenant's exact scan split over helper threads (setting recallSplitThreads; slabs ≥ 8 MiB).
@@ -109,7 +120,7 @@ export async function createMemoryRoom(cfg: Config, hrr: Hrr): Promise<MemoryRoo
   // recently used, and they are unloaded after a batch while the held bytes exceed the budget.
   // A worker's slab heap is one wasm32 memory (≤ 4 GiB, slab-heap.ts): its share stops at 3 GiB,
   // leaving room for size-class slack.
-  const budget = Math.min(Math.floor(cfg.memoryBudgetBytes / cfg.workers), 3 * 2 ** 30);
+  let budget = workerBudgetBytes(cfg);
   const held = new Map<string, number>();
   let heldTotal = 0;
   let loads = 0, unloads = 0;
@@ -408,8 +419,12 @@ export async function createMemoryRoom(cfg: Config, hrr: Hrr): Promise<MemoryRoo
       for (const name of [...tenants.keys()]) unload(name);
       recalls = new TtlCache<string, CachedRecall>({ ttlMs: opts.recallCacheTtlMs, maxEntries: 10_000 });
     },
+    setBudget(bytes) {
+      budget = bytes;
+      enforceBudget([]);
+    },
     stats() {
-      return { tenantsLoaded: tenants.size, embeddingCacheEntries: embeddings.size, recallCacheEntries: recalls.size };
+      return { tenantsLoaded: tenants.size, embeddingCacheEntries: embeddings.size, recallCacheEntries: recalls.size, heldBytes: heldTotal, budgetBytes: budget };
     },
     async close() {
       const touches: Write[] = [...readSinceCommit].map((t) => ({ kind: 'tenant.touch', tenant: t, atMs: Date.now() }));

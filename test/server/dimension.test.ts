@@ -21,7 +21,8 @@ import { metric, scrape, seededVec } from './support.js';
 const TENANTS = ['acme', 'globex', 'initech'];
 const SLOTS = 24;
 const RECORDS = 3; // per tenant
-const ENV = { HOLOSERVE_DIM: '2048', HOLOSERVE_WORKERS: '2', HOLOSERVE_ADMIN_OPS: '1' };
+const BUDGET = 64 * 2 ** 20; // memoryBudgetBytes: 32 MiB per worker
+const ENV = { HOLOSERVE_DIM: '2048', HOLOSERVE_WORKERS: '2', HOLOSERVE_ADMIN_OPS: '1', HOLOSERVE_MEMORY_BUDGET_BYTES: String(BUDGET) };
 
 const fillerText = (t: string, r: number, s: number) => `${t} value ${r} ${s} w${(r * 31 + s * 7) % 97}`;
 const recordOf = (t: string, r: number): Record<string, string> => {
@@ -142,6 +143,18 @@ describe('dimension rollout 2048 → 8192 (issue #13)', () => {
     expect(metric(await scrape(srv.http), 'holoserve_dimension_coverage_ratio')).toBeCloseTo(st.coverage as number, 12);
     expect(st.coverage).toBeCloseTo(1 - 1 / (r.units as number), 12);
     expect(st.criteria).toMatchObject({ coverage: false });
+    // The two rooms share each worker's part of memoryBudgetBytes in proportion to D
+    // (2048 : 8192), so together they stay within it; each holds no more than its part.
+    const share = BUDGET / 2;
+    const per = ((await c.request('status')).workers as { perWorker: Record<string, number>[] }).perWorker;
+    expect(per).toHaveLength(2);
+    for (const w of per) {
+      expect(w.otherDim).toBe(8192);
+      expect(w.budgetBytes).toBe(Math.floor(share * 2048 / 10240));
+      expect(w.otherBudgetBytes).toBe(Math.floor(share * 8192 / 10240));
+      expect(w.heldBytes).toBeLessThanOrEqual(w.budgetBytes);
+      expect(w.otherHeldBytes).toBeLessThanOrEqual(w.otherBudgetBytes);
+    }
     const refused = await code(c.dimension('switch'));
     expect(refused[1]).toMatch(/1 raw-vector items\/anchors have no vector there .*acme 1.*force = 1/);
   }, 240_000);
@@ -213,6 +226,12 @@ describe('dimension rollout 2048 → 8192 (issue #13)', () => {
     expect(await c.dimension('switch')).toMatchObject({ phase: 'switched', served: 8192 });
     expect((await c.hello()).dim).toBe(8192);
     expect(await c.dimension('finalize')).toMatchObject({ phase: 'serving', served: 8192, dropped: 2048 });
+    // one room again: it has the worker's whole part of the budget
+    const per = ((await c.request('status')).workers as { perWorker: Record<string, number>[] }).perWorker;
+    for (const w of per) {
+      expect(w.budgetBytes).toBe(BUDGET / 2);
+      expect(w.otherDim).toBeUndefined();
+    }
     expect((await code(c.dimension('rollback')))[1]).toMatch(/nothing to roll back/);
     expect((await c.recall('initech', 'text written at 8192', 1)).hits[0].key).toBe('after-switch');
   }, 240_000);
