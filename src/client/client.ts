@@ -8,6 +8,7 @@
 import { Packr, Unpackr } from 'msgpackr';
 import WebSocket from 'ws';
 import type { ErrorCode } from '../errors.js';
+import type { SinkhornResult as KernelSinkhornResult } from '../kernels/ot/sinkhorn.js';
 
 const packr = new Packr({ useRecords: false, variableMapSize: true });
 const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true, int64AsType: 'number' });
@@ -96,15 +97,12 @@ export interface UnbindResult {
   overBudget: boolean;
 }
 
-export interface SinkhornResult {
-  plan: Float64Array;
-  cost: number;
-  iterations: number;
-  marginalError: number;
-  converged: boolean;
-  /** true when the iteration met a non-finite value and stopped (the plan is the last good one) */
-  numericalError: boolean;
-}
+/**
+ * The sinkhorn reply: the kernel's result (its absorption count stays on the server) and the
+ * truth-budget fields (docs/PROTOCOL.md "sinkhorn"): the tol used, whether the marginal error
+ * met it, and overBudget (not met, or a numerical error).
+ */
+export type SinkhornResult = Omit<KernelSinkhornResult, 'absorptions'> & { tol: number; tolMet: boolean; overBudget: boolean };
 
 export interface TenantStats {
   items: number;

@@ -179,6 +179,9 @@ describe('sinkhorn', () => {
     const want = sinkhorn(a, b, cost, n, m, { epsilon: 0.05, tol: 1e-9 });
     expect(got.converged).toBe(true);
     expect(got.iterations).toBe(want.iterations);
+    expect(got.tol).toBe(1e-9); // the truth-budget fields, typed by the client
+    expect(got.tolMet).toBe(want.marginalError <= 1e-9);
+    expect(got.overBudget).toBe(!(want.marginalError <= 1e-9) || want.numericalError);
     expect(maxAbsDiff(got.plan, want.plan)).toBeLessThanOrEqual(1e-12);
     expect(Math.abs(got.cost - want.cost)).toBeLessThanOrEqual(1e-12);
     for (let i = 0; i < n; i++) {
