@@ -3,23 +3,10 @@
  * same data. No vitest here: the benchmarks are compiled by tsc and run without it.
  */
 
-/** mulberry32: a small seeded PRNG; each call returns the next uint32. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (t ^ (t >>> 14)) >>> 0;
-  };
-}
+import { mulberry32 } from '../src/kernels/seeded.js';
 
-/** Uniform in [0, 1): mulberry32's uint32 / 2³². */
-export function rng(seed: number): () => number {
-  const next = mulberry32(seed);
-  return () => next() / 4294967296;
-}
+// The generator lives with the kernels (the drills use it too); re-exported for tests and benches.
+export { mulberry32, rng } from '../src/kernels/seeded.js';
 
 /**
  * Deterministic Gaussian vector (mulberry32 + Box–Muller), norm ≈ scale. The uniforms are

@@ -4,6 +4,7 @@ import { cosine } from '../kernels/hrr/cosine.js';
 import type { Hrr } from '../kernels/hrr/hrr.js';
 import { role, roleSpectrum } from '../kernels/hrr/role.js';
 import { unbind, type UnbindMode } from '../kernels/hrr/unbind.js';
+import { rng } from '../kernels/seeded.js';
 import type { RoleTableView } from '../roles/table.js';
 import { unbindOptions } from './budget.js';
 import { observeUnbind, type Handler } from './hrr.js';
@@ -13,18 +14,6 @@ function relativeError(x: Float32Array, a: Float32Array): number {
   let d = 0, n = 0;
   for (let i = 0; i < a.length; i++) { const e = x[i] - a[i]; d += e * e; n += a[i] * a[i]; }
   return Math.sqrt(d / n);
-}
-
-/** mulberry32: a small seeded PRNG, so the non-unitary keys are the same every run. */
-function mulberry32(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** A Gaussian key of unit norm (Box–Muller): |B_k|² is exponential around 1, so some bins are weak. */
@@ -59,7 +48,7 @@ export const DRILL_HANDLERS: Record<string, Handler> = {
    */
   'drill.epsilon': (ctx) => {
     const D = ctx.hrr.D, n = 8, budget = ctx.knobs.epsilonTotal;
-    const rand = mulberry32(0x5eed);
+    const rand = rng(0x5eed); // the non-unitary keys are the same every run
     const keys = { unitary: [] as Float32Array[], nonUnitary: [] as Float32Array[] };
     for (let i = 0; i < n; i++) {
       keys.unitary.push(role(`drill:${i}`, D, ctx.cfg.roleSeed));
