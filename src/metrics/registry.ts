@@ -158,10 +158,18 @@ export class Metrics {
     return c;
   }
 
+  private readonly indexed = new Map<object, unknown[]>();
+  /** metric{worker|shard = i}: the child looked up once per index, like answered() (per request on the hot path). */
+  private at<C>(metric: { labels(value: string): C }, i: number): C {
+    let children = this.indexed.get(metric) as C[] | undefined;
+    if (!children) this.indexed.set(metric, (children = []));
+    return (children[i] ??= metric.labels(String(i)));
+  }
+
   /** A request leaves the batcher for worker w (shard, or -1 for unrouted ops) after waiting `seconds`. */
   waited(w: number, shard: number, seconds: number): void {
-    this.workerQueueWait.observe({ worker: w }, seconds);
-    if (shard >= 0) this.shardQueueWait.inc({ shard }, seconds);
+    this.at(this.workerQueueWait, w).observe(seconds);
+    if (shard >= 0) this.at(this.shardQueueWait, shard).inc(seconds);
   }
 
   /** Records what a batch run on worker w observed; shards[i] is item i's shard (-1: none). */
@@ -171,12 +179,12 @@ export class Metrics {
       busy += s;
       const shard = shards[i];
       if (shard >= 0) {
-        this.shardRequests.inc({ shard });
-        this.shardBusy.inc({ shard }, s);
+        this.at(this.shardRequests, shard).inc();
+        this.at(this.shardBusy, shard).inc(s);
       }
     });
-    this.workerRequests.inc({ worker: w }, obs.itemSeconds.length);
-    this.workerBusy.inc({ worker: w }, busy);
+    this.at(this.workerRequests, w).inc(obs.itemSeconds.length);
+    this.at(this.workerBusy, w).inc(busy);
     for (const u of obs.unbinds) {
       if (u.epsRel > 0) this.unbindEpsUsed.observe({ mode: u.mode }, u.epsRel);
       this.unbindFloored.observe({ mode: u.mode }, u.flooredRatio);
