@@ -13,33 +13,32 @@
  * 2-core machine); with requests that close together the workers are not parked anyway.
  */
 import type { Config } from '../config.js';
-import { describeBug, HoloError, isHoloError } from '../errors.js';
-import { log } from '../log.js';
+import { HoloError } from '../errors.js';
 import { createEngine } from '../kernels/fft/create.js';
 import { Hrr } from '../kernels/hrr/hrr.js';
 import { RoleTableView } from '../roles/table.js';
 import { computeRoles, tableRoleSource, type ExecContext } from '../worker/context.js';
 import { HRR_HANDLERS } from '../worker/hrr.js';
-import { emptyObs, type BatchResult, type BatchTask, type Knobs, type Outcome } from './messages.js';
+import { runItems } from '../worker/run.js';
+import { emptyObs, type BatchResult, type BatchTask, type Knobs } from './messages.js';
 
 /** A request is lone when at least this long (ms) passed since the one before it. */
 export const IDLE_GAP_MS = 2;
 
 /** Ops cheap and stateless enough to answer on the main thread when the workers are idle. */
 export const LOCAL_OPS: ReadonlySet<string> = new Set(['bind', 'unbind', 'cosine']);
+const LOCAL_HANDLERS = Object.fromEntries([...LOCAL_OPS].map((op) => [op, HRR_HANDLERS[op]]));
 
 export class LocalExecutor {
   private constructor(
     private readonly cfg: Config,
     private readonly hrr: Hrr,
     private readonly roles: RoleTableView,
-    /** the live knobs of the last batch run here (each batch brings the current ones) */
-    private knobs: Knobs,
   ) {}
 
-  static async create(cfg: Config, roleTable: SharedArrayBuffer, knobs: Knobs): Promise<LocalExecutor> {
+  static async create(cfg: Config, roleTable: SharedArrayBuffer): Promise<LocalExecutor> {
     const { engine } = await createEngine(cfg.dim, cfg.fftEngine);
-    return new LocalExecutor(cfg, new Hrr(engine), new RoleTableView(roleTable), knobs);
+    return new LocalExecutor(cfg, new Hrr(engine), new RoleTableView(roleTable));
   }
 
   /** The FFT layout (must match the workers': role spectra in the table are in it). */
@@ -53,26 +52,15 @@ export class LocalExecutor {
    * exactly as the same request batched to a worker.
    */
   run(task: BatchTask, knobs: Knobs): BatchResult {
-    this.knobs = knobs;
     const obs = emptyObs();
     obs.rolesComputed = computeRoles(this.hrr, this.roles, task.roles, this.cfg.roleSeed);
     const ctx: ExecContext = {
-      cfg: this.cfg, hrr: this.hrr, roles: this.roles, graphs: new Map(), knobs: this.knobs, obs,
+      cfg: this.cfg, hrr: this.hrr, roles: this.roles, graphs: new Map(), knobs, obs,
       roleSource: tableRoleSource(this.roles, task.roles), nowMs: task.nowMs, itemIndex: 0,
       encode: () => { throw new HoloError('internal', 'encode does not run on the main thread'); },
     };
-    const outcomes: Outcome[] = [];
-    for (const item of task.items) {
-      ctx.itemIndex = outcomes.length;
-      ctx.out = item.out;
-      try {
-        if (!LOCAL_OPS.has(item.op)) throw new HoloError('internal', `'${item.op}' does not run on the main thread`);
-        outcomes.push({ ok: true, result: HRR_HANDLERS[item.op](ctx, item.params) });
-      } catch (e) {
-        if (!isHoloError(e)) log.error({ bug: describeBug(e) }, 'internal error on the idle path');
-        outcomes.push(isHoloError(e) ? { ok: false, code: e.code, message: e.message } : { ok: false, code: 'internal', message: 'internal error (logged by the server)' });
-      }
-    }
+    // The workers' own loop (worker/run.ts): same outcomes, same handler times for the worker/shard metrics.
+    const outcomes = runItems(ctx, task.items, LOCAL_HANDLERS);
     return { outcomes, obs };
   }
 }

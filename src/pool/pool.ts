@@ -13,7 +13,6 @@ import { Piscina } from 'piscina';
 import type { Config } from '../config.js';
 import type { BatchResult, BatchTask, Knobs, Task } from './messages.js';
 import { LOCAL_OPS, LocalExecutor } from './local.js';
-import { pick } from '../knobs/live.js';
 import { log } from '../log.js';
 
 export class ShardPool {
@@ -63,7 +62,7 @@ export class ShardPool {
   /** Builds the main thread's executor for lone requests on an idle server (local.ts). */
   async startLocal(roleTable: SharedArrayBuffer, layout: string, dim = this.threadCfg.dim): Promise<void> {
     this.local = undefined; // a dimension switch replaces it (src/dimension/)
-    const local = await LocalExecutor.create({ ...this.threadCfg, dim }, roleTable, pick(this.threadCfg));
+    const local = await LocalExecutor.create({ ...this.threadCfg, dim }, roleTable);
     if (local.layout === layout) this.local = local; // else the table's spectra are not in its layout: stay off
   }
 

@@ -5,7 +5,6 @@
  * on (Piscina's habit); only a broken invariant escapes and costs the thread.
  */
 import { threadId, workerData } from 'node:worker_threads';
-import { BudgetError, describeBug, HoloError, isHoloError } from '../errors.js';
 import { encodeWith } from '../kernels/hrr/encode.js';
 import type { Graph } from '../kernels/graph/csr.js';
 import type { Config } from '../config.js';
@@ -18,7 +17,8 @@ import { checkOther, measure, mirror, openDim, rebuildChunk, unmovableReport, ty
 import { readDimensionState } from '../dimension/state.js';
 import { OT_HANDLERS } from './ot.js';
 import { transferables, withTransfer } from './transfer.js';
-import { emptyObs, type BatchResult, type BatchTask, type Knobs, type Outcome, type Task, type WorkerInfo } from '../pool/messages.js';
+import { emptyObs, type BatchResult, type BatchTask, type Knobs, type Task, type WorkerInfo } from '../pool/messages.js';
+import { runItems, toOutcome } from './run.js';
 import { RoleTableView } from '../roles/table.js';
 import { pick } from '../knobs/live.js';
 import { loadWasm, wasmStatus } from '../kernels/wasm/load.js';
@@ -103,26 +103,11 @@ async function runBatchNow(task: BatchTask, knobs: Knobs): Promise<BatchResult> 
     cfg, hrr, roles, graphs, knobs, obs, roleSource, nowMs: task.nowMs, itemIndex: 0,
     encode: (text) => memory.encode(text, () => encodeWith(hrr, roleSource, text), obs),
   };
-  const outcomes: Outcome[] = [];
   if (task.kind === 'memory') {
     // Tenants that cannot be loaded (e.g. Redis unreachable: `unavailable`) fail the batch's items, not the thread.
     try { await memory.prepare(task.items); } catch (e) { const o = toOutcome(e); return { outcomes: task.items.map(() => o), obs }; }
   }
-  for (const item of task.items) {
-    ctx.itemIndex = outcomes.length;
-    const t0 = performance.now();
-    ctx.out = item.out;
-    try {
-      const h = HANDLERS[item.op];
-      if (!h) throw new HoloError('unknown_op', `worker has no handler for '${item.op}'`);
-      outcomes.push({ ok: true, result: h(ctx, item.params) });
-    } catch (e) {
-      outcomes.push(toOutcome(e));
-    }
-    const seconds = (performance.now() - t0) / 1000;
-    obs.itemSeconds.push(seconds);
-    if (task.kind === 'memory') memory.account(item, seconds);
-  }
+  const outcomes = runItems(ctx, task.items, HANDLERS, task.kind === 'memory' ? (item, seconds) => memory.account(item, seconds) : undefined);
   if (task.kind === 'memory' && other) {
     for (const it of task.items) {
       if (it.op === 'recall' && typeof it.params.text === 'string') {
@@ -138,13 +123,6 @@ async function runBatchNow(task: BatchTask, knobs: Knobs): Promise<BatchResult> 
     task.kind === 'memory' && other ? mirror(other, cfg, knobs, roles, task.items, outcomes, task.nowMs) : undefined,
   ]);
   return { outcomes, obs };
-}
-
-function toOutcome(e: unknown): Outcome {
-  if (e instanceof BudgetError) return { ok: false, code: e.code, message: e.message, budget: e.budget };
-  if (isHoloError(e)) return { ok: false, code: e.code, message: e.message };
-  log.error({ bug: describeBug(e) }, 'internal error');
-  return { ok: false, code: 'internal', message: 'internal error (logged by the server)' };
 }
 
 export default async function handle(task: Task): Promise<unknown> {

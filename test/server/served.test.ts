@@ -117,6 +117,8 @@ describe('coalescing and batching', () => {
     const lone = await client.bind(a, b);
     const m1 = await scrape(admin.http);
     expect(metric(m1, 'holoserve_idle_path_total') - metric(m0, 'holoserve_idle_path_total')).toBe(1);
+    // it is accounted like a worker's request (the same item loop, worker/run.ts)
+    expect(metric(m1, 'holoserve_worker_requests_total') - metric(m0, 'holoserve_worker_requests_total')).toBe(1);
     await new Promise((r) => setTimeout(r, 50)); // past coalesceLingerMs: the same bind computes again
     const burst = await Promise.all([client.bind(a, b), ...Array.from({ length: 15 }, (_, i) => client.bind(randVec(100 + i), b))]);
     const m2 = await scrape(admin.http);
