@@ -162,6 +162,10 @@ export class Coalescer<E extends { parsed: Parsed }> {
       this.map.delete(key);
       return;
     }
+    if (b.entries.length === 1) {
+      b.byHash = undefined; // one request left: find() is back to a single comparison, no hash
+      return;
+    }
     if (b.byHash) {
       const h = this.hashOf(e.parsed);
       const l = b.byHash.get(h);

@@ -162,6 +162,21 @@ describe('requestHash: coalescing cannot be steered (issue #9 item 6)', () => {
     expect(c.compared).toBe(100);
   });
 
+  it('a bucket back to one request is back to one comparison: its twins join without hashing', () => {
+    const b = vec(2);
+    const [x, y] = colliding(2);
+    const c = new Coalescer<{ parsed: Parsed }>();
+    const ex = { parsed: bind(x, b) }, ey = { parsed: bind(y, b) };
+    const key = coalesceKey(ex.parsed, 0);
+    c.add(key, ex);
+    c.add(key, ey); // the second of the bucket: both hashed
+    c.remove(key, ey);
+    const hashed = c.hashed;
+    for (let i = 0; i < 10; i++) expect(c.find(key, bind(copyOf(x), copyOf(b)))).toBe(ex);
+    expect(c.hashed).toBe(hashed);
+    expect(c.find(key, bind(copyOf(y), copyOf(b)))).toBeUndefined();
+  });
+
   it('bins and lists of arrays count too (bundle vectors)', () => {
     const a = vec(1), b = vec(2);
     const bundle = (vs: Float32Array[]): Parsed => ({ op: 'bundle', kind: 'hrr', route: 'any', params: { vectors: vs, weights: null } });
