@@ -139,8 +139,8 @@ function unitQuery(query: Float32Array, qInv: number): Float64Array {
   return q;
 }
 
-/** Validates the scan's inputs and returns 1/‖query‖. */
-function checkScan(slab: Float32Array, count: number, D: number, query: Float32Array): number {
+/** Validates the scan's inputs and returns 1/‖query‖ (the exact scan here and scan.ts). */
+export function checkScan(slab: Float32Array, count: number, D: number, query: Float32Array): number {
   if (!Number.isInteger(D) || D < 1) throw new HoloError('bad_dimension', `D must be a positive integer, got ${D}`);
   if (!Number.isInteger(count) || count < 0) throw new HoloError('bad_request', `count must be an integer ≥ 0, got ${count}`);
   if (slab.length < count * D) throw new HoloError('bad_dimension', `slab holds ${slab.length} floats, need ${count}·${D}`);

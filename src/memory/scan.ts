@@ -19,10 +19,9 @@
  * missed. Its accuracy is measured (test/memory/scan.test.ts, bench/memory.bench.ts), not assumed.
  */
 import { HoloError } from '../errors.js';
-import { checkFinite, checkLength } from '../kernels/check.js';
 import { scanKernels, slabHeap } from '../kernels/wasm/scan.js';
 import type { Block } from '../kernels/wasm/slab-heap.js';
-import type { TopK } from './recall.js';
+import { checkScan, type TopK } from './recall.js';
 
 export type RecallMode = 'exact' | 'binary';
 
@@ -106,16 +105,11 @@ function signCodeJs(x: Float32Array, off: number, D: number, out: Uint8Array, o:
  * @throws HoloError bad_dimension (query length) | bad_request (k, oversampling, NaN/Inf, zero query)
  */
 export function scan(slab: Block, codes: Block, count: number, D: number, query: Float32Array, k: number, opts: ScanOptions): ScanResult {
-  checkLength('query', query, D);
-  checkFinite('query', query);
+  const qInv = checkScan(slab.f32, count, D, query); // the exact scan's checks (recall.ts), 1/‖query‖
   if (!Number.isInteger(k) || k < 1) throw new HoloError('bad_request', `k must be an integer ≥ 1, got ${k}`);
   if (!Number.isInteger(opts.oversampling) || opts.oversampling < 1) {
     throw new HoloError('bad_request', `oversampling must be an integer ≥ 1, got ${opts.oversampling}`);
   }
-  let qq = 0;
-  for (let i = 0; i < D; i++) qq += query[i] * query[i];
-  if (qq === 0) throw new HoloError('bad_request', 'query is a zero vector: it has no direction to compare');
-  const qInv = 1 / Math.sqrt(qq);
   const keep = Math.max(k, 2);
   let m = Math.min(count, opts.mode === 'exact' ? keep + GUARD : keep * opts.oversampling);
   let idx: Int32Array = new Int32Array(m);
