@@ -217,7 +217,7 @@ export async function start(cfg: Config, opts: StartOptions = {}): Promise<{ lis
       const sum = (k: string) => workers.reduce((a, w) => a + ((w[k] as number) ?? 0), 0);
       return {
         ready: state.ready, draining: state.draining, version: VERSION, uptimeSeconds: (Date.now() - startedAt) / 1000,
-        workers: { count: pool.size, restarts: pool.restarts, perWorker: workers.map(({ knobsSeen: _k, ...w }) => w) },
+        workers: { count: pool.size, restarts: pool.restarts, perWorker: workers },
         requests: { pending: dispatcher.pending },
         tenantsLoaded: sum('tenantsLoaded'),
         memory: { heldBytes: sum('heldBytes') + sum('otherHeldBytes'), budgetBytes: cfg.memoryBudgetBytes },

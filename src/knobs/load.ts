@@ -225,8 +225,3 @@ export function load(src: Sources = {}): Loaded {
   });
   return { cfg: cfg as Config, origin, file };
 }
-
-/** The defaults, validated (tests and tools that need a Config without sources). */
-export function defaults(): Config {
-  return load({ file: null, env: {}, persisted: false }).cfg;
-}

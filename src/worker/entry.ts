@@ -159,7 +159,7 @@ export default async function handle(task: Task): Promise<unknown> {
       return checkRoles(hrr, roles, task.items, cfg.roleSeed);
     case 'status':
       return {
-        threadId, ...memory.stats(), graphs: graphs.size, knobsSeen: knobs,
+        threadId, ...memory.stats(), graphs: graphs.size,
         // during a rollout: the other D's room (its held bytes and its part of the budget)
         ...(other ? { otherDim: other.D, otherHeldBytes: other.memory.stats().heldBytes, otherBudgetBytes: other.memory.stats().budgetBytes } : {}),
       };

@@ -44,11 +44,6 @@ export class SlabHeap {
     for (let c = 0; c <= 32; c++) this.freeLists.push([]);
   }
 
-  /** Bytes of memory reserved from the system so far (it never shrinks). */
-  get bytesReserved(): number {
-    return this.memory ? this.memory.buffer.byteLength : this.bytesHeld;
-  }
-
   /**
    * A zero-filled block of at least `bytes` bytes (its size class: the next power of two ≥ 64).
    * @throws RangeError when the memory cannot grow that far (4 GiB per thread).
