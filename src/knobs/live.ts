@@ -16,7 +16,6 @@ import { nearest } from './load.js';
 export interface Change { name: string; old: unknown; new: unknown }
 
 export class LiveKnobs {
-  private values: Knobs;
   private frozen: Knobs;
   version = 0;
   private readonly listeners: ((k: Knobs, changes: Change[]) => void)[] = [];
@@ -24,8 +23,7 @@ export class LiveKnobs {
   private readonly runtime: Partial<Record<string, unknown>>;
 
   constructor(cfg: Config, private readonly file: string, private readonly log: (fields: Record<string, unknown>, msg: string) => void, runtime: Record<string, unknown> = {}) {
-    this.values = pick(cfg);
-    this.frozen = Object.freeze({ ...this.values });
+    this.frozen = Object.freeze(pick(cfg));
     this.runtime = { ...runtime };
   }
 
@@ -45,14 +43,14 @@ export class LiveKnobs {
    * @throws HoloError bad_request naming the knob and its range; nothing is applied then
    */
   set(changes: Record<string, unknown>, who: string, persist = true): Change[] {
-    const next: Record<string, unknown> = { ...this.values };
+    const next: Record<string, unknown> = { ...this.frozen };
     for (const [k, raw] of Object.entries(changes)) {
       if (!LIVE_NAMES.includes(k as never)) {
         const hint = NAMES.includes(k as never) ? `'${k}' is restart-only (set it in the config and restart)` : `unknown knob '${k.slice(0, 64)}' (did you mean '${nearest(k, LIVE_NAMES)}'?)`;
         throw new HoloError('bad_request', hint);
       }
       let v = raw;
-      if (typeof raw === 'string' && spec(k).kind !== 'string' && spec(k).kind !== 'enum') {
+      if (typeof raw === 'string') {
         try { v = parse(k, raw, ''); } catch (e) { throw new HoloError('bad_request', (e as Error).message); }
       }
       const p = problem(k, v);
@@ -64,13 +62,12 @@ export class LiveKnobs {
     }
     const done: Change[] = [];
     for (const k of Object.keys(changes)) {
-      const old = (this.values as Record<string, unknown>)[k];
+      const old = (this.frozen as Record<string, unknown>)[k];
       if (old !== next[k]) done.push({ name: k, old, new: next[k] });
       if (persist) this.runtime[k] = next[k];
     }
     if (!persist) for (const k of Object.keys(this.runtime)) delete this.runtime[k];
-    this.values = next as Knobs;
-    this.frozen = Object.freeze({ ...this.values });
+    this.frozen = Object.freeze(next as Knobs);
     if (done.length > 0) this.version++;
     for (const c of done) this.log({ knob: c.name, old: c.old, new: c.new, by: who }, `knob ${c.name}: ${JSON.stringify(c.old)} → ${JSON.stringify(c.new)} (by ${who})`);
     this.save();

@@ -208,7 +208,7 @@ export function load(src: Sources = {}): Loaded {
 
   for (const [k, raw] of Object.entries(flags)) {
     const where = `flag --${flagName(k)}: `;
-    const v = typeof raw === 'string' && spec(k).kind !== 'string' && spec(k).kind !== 'enum' ? parse(k, raw, where) : raw;
+    const v = typeof raw === 'string' ? parse(k, raw, where) : raw; // parse keeps string and enum values as they are
     check(k, v, where);
     set[k as KnobName] = v;
     origin[k as KnobName] = `flag --${flagName(k)}`;
