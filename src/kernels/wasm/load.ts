@@ -22,7 +22,7 @@
  * module (STYLE §1, test/kernels/imports.test.ts), since kernels are pure math. Reading our own
  * compiled loops at load is the one exception, the same I/O @echogarden/pffft-wasm does inside
  * its package; doing it through the runtime keeps the kernels importable where there is no fs
- * (there the JS loops serve). It and scan.ts (the recall scans, same scheme) are the only files under src/kernels/ that touch the file system.
+ * (there the JS loops serve). It is the only file under src/kernels/ that touches the file system (instantiateFile also loads scan.wasm for scan.ts).
  */
 
 /** The exports of kernels.wasm (src/kernels/wasm/assembly/index.ts); pointers are byte offsets. */
@@ -44,7 +44,6 @@ export interface KernelsWasm {
 const FUNCTIONS = [
   'alloc', 'free', 'iterate', 'exp', 'log', 'chebyshev1', 'chebyshevMany', 'pffftInverseFilter',
 ] as const;
-const CANDIDATES = ['../../../kernels.wasm', '../../../dist/kernels.wasm'];
 
 export interface WasmStatus {
   /** the module is instantiated and the kernels may use it */
@@ -94,29 +93,38 @@ export function noteFallback(): void {
 }
 
 function instantiate(): { exports: KernelsWasm; path: string } {
+  const { exports: raw, path } = instantiateFile('kernels.wasm', {}, FUNCTIONS);
+  if (!(raw.memory && (raw.memory as { buffer?: unknown }).buffer instanceof ArrayBuffer)) {
+    throw new Error(`${path} exports no memory`);
+  }
+  return { exports: raw as unknown as KernelsWasm, path };
+}
+
+/**
+ * Instantiates dist/`name` (found beside the compiled module, or under dist/ from the sources)
+ * with `imports`, and checks it exports `functions`: kernels.wasm here, scan.wasm (scan.ts).
+ * @throws Error saying why not (no WebAssembly, no file system, not built, does not instantiate)
+ */
+export function instantiateFile(name: string, imports: object, functions: readonly string[]): { exports: Record<string, unknown>; path: string } {
   const api = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
   if (!api) throw new Error('this runtime has no WebAssembly');
   const fs = typeof process === 'object' ? process.getBuiltinModule?.('fs') : undefined;
-  if (!fs) throw new Error('no file system to read kernels.wasm from (process.getBuiltinModule needs Node ≥ 20.16)');
-  const urls = CANDIDATES.map((rel) => new URL(rel, import.meta.url));
+  if (!fs) throw new Error(`no file system to read ${name} from (process.getBuiltinModule needs Node ≥ 20.16)`);
+  const urls = [`../../../${name}`, `../../../dist/${name}`].map((rel) => new URL(rel, import.meta.url));
   const url = urls.find((u) => fs.existsSync(u));
   if (!url) {
-    throw new Error(`kernels.wasm not found (looked for ${urls.map((u) => u.pathname).join(', ')}): run npm run build`);
+    throw new Error(`${name} not found (looked for ${urls.map((u) => u.pathname).join(', ')}): run npm run build`);
   }
-  const bytes = fs.readFileSync(url);
   let raw: Record<string, unknown>;
   try {
-    raw = new api.Instance(new api.Module(bytes), {}).exports;
+    raw = new api.Instance(new api.Module(fs.readFileSync(url)), imports).exports;
   } catch (e) {
     throw new Error(`${url.pathname} does not instantiate: ${e instanceof Error ? e.message : String(e)}`);
   }
-  for (const f of FUNCTIONS) {
+  for (const f of functions) {
     if (typeof raw[f] !== 'function') throw new Error(`${url.pathname} lacks the export ${f}: rebuild it (npm run build)`);
   }
-  if (!(raw.memory && (raw.memory as { buffer?: unknown }).buffer instanceof ArrayBuffer)) {
-    throw new Error(`${url.pathname} exports no memory`);
-  }
-  return { exports: raw as unknown as KernelsWasm, path: url.pathname };
+  return { exports: raw, path: url.pathname };
 }
 
 /**

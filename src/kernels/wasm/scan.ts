@@ -4,6 +4,7 @@
  * shared memory or the file is missing, scanKernels() returns null, the heap hands out plain
  * buffers and recall runs its JS loops (memory/scan.ts); scanStatus() says why.
  */
+import { instantiateFile } from './load.js';
 import { SlabHeap } from './slab-heap.js';
 
 /** The exports of scan.wasm; pointers are byte offsets into the heap's memory. */
@@ -15,13 +16,10 @@ export interface ScanKernels {
 }
 
 const FUNCTIONS = ['scanTopK', 'rescore', 'signCode', 'hammingTopK'] as const;
-const CANDIDATES = ['../../../scan.wasm', '../../../dist/scan.wasm'];
 /** Initial pages of the shared memory (4 MiB); it grows on demand up to 4 GiB. */
 const INITIAL_PAGES = 64;
 
 interface WasmApi {
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object, imports: object) => { exports: Record<string, unknown> };
   Memory: new (d: { initial: number; maximum: number; shared: boolean }) => { buffer: ArrayBufferLike; grow(pages: number): number };
 }
 
@@ -32,16 +30,7 @@ let reason = 'not loaded yet';
 
 /** Instantiates scan.wasm on `memory` (a shared WebAssembly.Memory). @throws Error why not */
 function instantiate(memory: object): ScanKernels {
-  const api = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
-  if (!api) throw new Error('this runtime has no WebAssembly');
-  const fs = typeof process === 'object' ? process.getBuiltinModule?.('fs') : undefined;
-  if (!fs) throw new Error('no file system to read scan.wasm from');
-  const urls = CANDIDATES.map((rel) => new URL(rel, import.meta.url));
-  const url = urls.find((u) => fs.existsSync(u));
-  if (!url) throw new Error(`scan.wasm not found (looked for ${urls.map((u) => u.pathname).join(', ')}): run npm run build`);
-  const raw = new api.Instance(new api.Module(fs.readFileSync(url)), { env: { memory } }).exports;
-  for (const f of FUNCTIONS) if (typeof raw[f] !== 'function') throw new Error(`${url.pathname} lacks the export ${f}: rebuild it`);
-  return raw as unknown as ScanKernels;
+  return instantiateFile('scan.wasm', { env: { memory } }, FUNCTIONS).exports as unknown as ScanKernels;
 }
 
 function load(): void {
