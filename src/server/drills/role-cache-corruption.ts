@@ -10,34 +10,17 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { removeRoleFile, saveRoleFile } from '../../roles/file.js';
+import { parseRoleFile, removeRoleFile, saveRoleFile } from '../../roles/file.js';
 import type { Drill, DrillDeps } from './drill.js';
 
-interface FileRole { token: string; data: Float32Array; offset: number }
-
-/** The roles in a role file (format: src/roles/file.ts), read without trusting its checksum. */
-function readRoles(path: string): { roles: FileRole[]; checksumOk: boolean; problem?: string } {
+/** The roles in a role file, read without trusting its checksum (roles/file.ts parseRoleFile). */
+function readRoles(path: string): { roles: { token: string; data: Float32Array }[]; checksumOk: boolean; problem?: string } {
   if (!existsSync(path)) return { roles: [], checksumOk: false, problem: 'no file' };
   const buf = readFileSync(path);
-  const body = buf.subarray(0, buf.length - 32);
-  const checksumOk = createHash('sha256').update(body).digest().equals(buf.subarray(buf.length - 32));
-  let o = 8;
-  const u32 = () => { const v = body.readUInt32LE(o); o += 4; return v; };
-  const str = () => { const n = u32(); const s = body.toString('utf8', o, o + n); o += n; return s; };
-  try {
-    u32(); const D = u32(); u32(); str(); const count = u32();
-    const roles: FileRole[] = [];
-    for (let i = 0; i < count; i++) {
-      const token = str();
-      const bytes = body.subarray(o, o + 8 * D);
-      if (bytes.length !== 8 * D) throw new Error('truncated');
-      roles.push({ token, data: new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength)), offset: o });
-      o += 8 * D;
-    }
-    return { roles, checksumOk };
-  } catch (e) {
-    return { roles: [], checksumOk, problem: (e as Error).message };
-  }
+  const f = parseRoleFile(buf);
+  const bytes = 8 * (f.header?.D ?? 0);
+  const roles = f.entries.map((e) => ({ token: e.token, data: new Float32Array(buf.buffer.slice(buf.byteOffset + e.offset, buf.byteOffset + e.offset + bytes)) }));
+  return { roles, checksumOk: f.checksumOk, problem: f.problem };
 }
 
 /** Checks items across the workers; the corrupt tokens and the worst unitary deviation. */
@@ -73,10 +56,9 @@ function inject(d: DrillDeps): { memory?: string; file?: string } {
     out.memory = first.value.token;
   }
   if (d.cfg.roleFile) {
-    const f = readRoles(d.cfg.roleFile);
-    const last = f.roles.at(-1);
+    const buf = readFileSync(d.cfg.roleFile);
+    const last = parseRoleFile(buf).entries.at(-1);
     if (last) {
-      const buf = readFileSync(d.cfg.roleFile);
       buf[last.offset + 4 * d.roles.view.D + 8] ^= 1; // a bit of the vector half
       const body = buf.subarray(0, buf.length - 32);
       createHash('sha256').update(body).digest().copy(buf, buf.length - 32);
