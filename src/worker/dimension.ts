@@ -25,19 +25,21 @@ import { emptyObs } from '../pool/messages.js';
 import type { AnchorRecord, ItemRecord, ItemSource, Store, Write } from '../store/store.js';
 import type { RoleTableView } from '../roles/table.js';
 import type { ExecContext } from './context.js';
+import { LruCache } from '../memory/cache.js';
 import { createMemoryRoom, type MemoryRoom } from './memory.js';
 
-/** Roles computed into a private LRU map (the shared table belongs to the served D). */
+/** Roles computed into a private LRU cache (the shared table belongs to the served D). */
 export class LocalRoles implements RoleSource {
-  private readonly map = new Map<string, { v: Float32Array; s: Float32Array }>();
-  constructor(private readonly hrr: Hrr, private readonly seed: number, private readonly max = 1024) {}
+  private readonly cache: LruCache<string, { v: Float32Array; s: Float32Array }>;
+  constructor(private readonly hrr: Hrr, private readonly seed: number, max = 1024) {
+    this.cache = new LruCache(max);
+  }
   private get(token: string) {
-    let e = this.map.get(token);
-    if (e) { this.map.delete(token); this.map.set(token, e); return e; }
-    const v = role(token, this.hrr.D, this.seed);
-    e = { v, s: roleSpectrum(this.hrr, v) };
-    this.map.set(token, e);
-    if (this.map.size > this.max) this.map.delete(this.map.keys().next().value as string);
+    let e = this.cache.get(token);
+    if (!e) {
+      const v = role(token, this.hrr.D, this.seed);
+      this.cache.set(token, (e = { v, s: roleSpectrum(this.hrr, v) }));
+    }
     return e;
   }
   vector(token: string): Float32Array { return this.get(token).v; }
