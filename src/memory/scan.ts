@@ -9,7 +9,7 @@
  *
  * Scores returned are always the float64 rescoring, cosine(query, item) = qInv·Σ f64(x)·f64(q)
  * (two f64x2 lanes): equal to recall.ts's reference within 1e-12 (summation order only). The
- * exact mode's float32 selection differs from float64 by at most ~(D/8)·2⁻²⁴·Σ|x_i q_i| ≈ 1e-4
+ * exact mode's float32 selection differs from float64 by at most ~(D/4)·2⁻²⁴·Σ|x_i q_i| ≈ 2e-4
  * (D = 8192, worst case; ~1e-6 typical), so it can only swap items whose cosines are that close,
  * and GUARD = 8 spare candidates absorb it unless more than 8 items tie within it at rank k.
  * Bit-equal rows get bit-equal float32 scores (every row is summed in one order, whatever its

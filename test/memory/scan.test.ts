@@ -61,13 +61,13 @@ describe('exact scan in WASM', () => {
       }), { seed: 10, numRuns: 300 });
   });
 
-  it('bit-equal rows tie in slot order, at every slot of a 4-row block and in the remainder', () => {
-    const D = 37, count = 11, r = rng(4);
+  it('bit-equal rows tie in slot order, at slots of both 8-row blocks and in the remainder', () => {
+    const D = 37, count = 21, r = rng(4);
     const { slab, codes } = slabOf(slabHeap(), count, D, 0, r);
-    for (const j of [1, 2, 3, 6, 9, 10]) slab.f32.copyWithin(j * D, 0, D);
+    for (const j of [1, 2, 3, 7, 9, 15, 16, 19, 20]) slab.f32.copyWithin(j * D, 0, D);
     for (let j = 0; j < count; j++) writeCode(slab, codes, j, D);
-    const got = scan(slab, codes, count, D, slab.f32.slice(0, D), 7, EXACT);
-    expect([...got.index]).toEqual([0, 1, 2, 3, 6, 9, 10]);
+    const got = scan(slab, codes, count, D, slab.f32.slice(0, D), 10, EXACT);
+    expect([...got.index]).toEqual([0, 1, 2, 3, 7, 9, 15, 16, 19, 20]);
     expect(new Set(got.score).size).toBe(1);
     expect(got.margin).toBe(0);
   });

@@ -13,30 +13,27 @@
  * the same rule as src/memory/recall.ts, so ties resolve identically.
  */
 
-// ---- exact scan: f32x4, four rows per pass, two accumulators per row ----
+// ---- exact scan: f32x4, eight rows per pass, one accumulator per row ----
+// Eight rows at a time keep eight independent streams of loads in flight, which is what an
+// out-of-cache scan needs (measured against 1, 2, 4, 6, 10 and 12 rows, 1–8 accumulators per
+// row, 4–32 floats per step and FMA: issue #10's note); sixteen XMM registers hold the eight
+// accumulators, the query step and a temporary without a spill.
 
-/** Σ_i row[i]·q[i] in float32, in the one summation order every row uses (see dot4). */
-@inline function hsum(a: v128, b: v128): f32 {
-  const s = f32x4.add(a, b);
-  return (f32x4.extract_lane(s, 0) + f32x4.extract_lane(s, 1)) + (f32x4.extract_lane(s, 2) + f32x4.extract_lane(s, 3));
+/** (l0 + l1) + (l2 + l3) of one accumulator: the fixed order every row is finished in. */
+@inline function hsum(a: v128): f32 {
+  return (f32x4.extract_lane(a, 0) + f32x4.extract_lane(a, 1)) + (f32x4.extract_lane(a, 2) + f32x4.extract_lane(a, 3));
 }
 
-/** One row's dot product: the same lanes and order as each row of dot4 (slot-independent scores). */
+/** One row's dot product: the same lanes and order as each row of scanTopK's passes (slot-independent scores). */
 function dot1(r: usize, q: usize, D: i32): f32 {
-  let a = f32x4.splat(0), b = f32x4.splat(0);
-  const D8 = D & ~7, D4 = D & ~3;
+  let a = f32x4.splat(0);
+  const D4 = D & ~3;
   let i: i32 = 0;
-  for (; i < D8; i += 8) {
+  for (; i < D4; i += 4) {
     const o = <usize>i << 2;
     a = f32x4.add(a, f32x4.mul(v128.load(r + o), v128.load(q + o)));
-    b = f32x4.add(b, f32x4.mul(v128.load(r + o, 16), v128.load(q + o, 16)));
   }
-  if (i < D4) {
-    const o = <usize>i << 2;
-    a = f32x4.add(a, f32x4.mul(v128.load(r + o), v128.load(q + o)));
-    i += 4;
-  }
-  let s = hsum(a, b);
+  let s = hsum(a);
   for (; i < D; i++) s += load<f32>(r + (<usize>i << 2)) * load<f32>(q + (<usize>i << 2));
   return s;
 }
@@ -59,42 +56,63 @@ function dot1(r: usize, q: usize, D: i32): f32 {
 
 /**
  * The best min(m, n) rows of slab (n rows of D float32) by s_j = Σ_i slab[j·D + i]·q[i],
- * float32 arithmetic (lanes i mod 8 summed apart, then combined in a fixed order), into
- * ts (f32 scores) and ti (i32 slots), best first. Returns how many were filled.
+ * float32 arithmetic (lanes i mod 4 summed apart, in index order, then combined as hsum does),
+ * into ts (f32 scores) and ti (i32 slots), best first. Returns how many were filled.
  */
 export function scanTopK(slab: usize, n: i32, D: i32, q: usize, m: i32, ts: usize, ti: usize): i32 {
   let filled: i32 = 0;
   const rowBytes = <usize>D << 2;
   const D8 = D & ~7, D4 = D & ~3;
-  const n4 = n & ~3;
+  const n8 = n & ~7;
   let j: i32 = 0;
-  for (; j < n4; j += 4) {
-    const r0 = slab + <usize>j * rowBytes, r1 = r0 + rowBytes, r2 = r1 + rowBytes, r3 = r2 + rowBytes;
-    let a0 = f32x4.splat(0), b0 = f32x4.splat(0), a1 = f32x4.splat(0), b1 = f32x4.splat(0);
-    let a2 = f32x4.splat(0), b2 = f32x4.splat(0), a3 = f32x4.splat(0), b3 = f32x4.splat(0);
+  for (; j < n8; j += 8) {
+    const r0 = slab + <usize>j * rowBytes;
+    const r1 = r0 + rowBytes;
+    const r2 = r1 + rowBytes;
+    const r3 = r2 + rowBytes;
+    const r4 = r3 + rowBytes;
+    const r5 = r4 + rowBytes;
+    const r6 = r5 + rowBytes;
+    const r7 = r6 + rowBytes;
+    let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+    let a4 = f32x4.splat(0), a5 = f32x4.splat(0), a6 = f32x4.splat(0), a7 = f32x4.splat(0);
     let i: i32 = 0;
     for (; i < D8; i += 8) {
       const o = <usize>i << 2;
-      const qa = v128.load(q + o), qb = v128.load(q + o, 16);
-      a0 = f32x4.add(a0, f32x4.mul(v128.load(r0 + o), qa));
-      b0 = f32x4.add(b0, f32x4.mul(v128.load(r0 + o, 16), qb));
-      a1 = f32x4.add(a1, f32x4.mul(v128.load(r1 + o), qa));
-      b1 = f32x4.add(b1, f32x4.mul(v128.load(r1 + o, 16), qb));
-      a2 = f32x4.add(a2, f32x4.mul(v128.load(r2 + o), qa));
-      b2 = f32x4.add(b2, f32x4.mul(v128.load(r2 + o, 16), qb));
-      a3 = f32x4.add(a3, f32x4.mul(v128.load(r3 + o), qa));
-      b3 = f32x4.add(b3, f32x4.mul(v128.load(r3 + o, 16), qb));
+      let x = v128.load(q + o);
+      a0 = f32x4.add(a0, f32x4.mul(v128.load(r0 + o), x));
+      a1 = f32x4.add(a1, f32x4.mul(v128.load(r1 + o), x));
+      a2 = f32x4.add(a2, f32x4.mul(v128.load(r2 + o), x));
+      a3 = f32x4.add(a3, f32x4.mul(v128.load(r3 + o), x));
+      a4 = f32x4.add(a4, f32x4.mul(v128.load(r4 + o), x));
+      a5 = f32x4.add(a5, f32x4.mul(v128.load(r5 + o), x));
+      a6 = f32x4.add(a6, f32x4.mul(v128.load(r6 + o), x));
+      a7 = f32x4.add(a7, f32x4.mul(v128.load(r7 + o), x));
+      x = v128.load(q + o, 16);
+      a0 = f32x4.add(a0, f32x4.mul(v128.load(r0 + o, 16), x));
+      a1 = f32x4.add(a1, f32x4.mul(v128.load(r1 + o, 16), x));
+      a2 = f32x4.add(a2, f32x4.mul(v128.load(r2 + o, 16), x));
+      a3 = f32x4.add(a3, f32x4.mul(v128.load(r3 + o, 16), x));
+      a4 = f32x4.add(a4, f32x4.mul(v128.load(r4 + o, 16), x));
+      a5 = f32x4.add(a5, f32x4.mul(v128.load(r5 + o, 16), x));
+      a6 = f32x4.add(a6, f32x4.mul(v128.load(r6 + o, 16), x));
+      a7 = f32x4.add(a7, f32x4.mul(v128.load(r7 + o, 16), x));
     }
     if (i < D4) {
       const o = <usize>i << 2;
-      const qa = v128.load(q + o);
-      a0 = f32x4.add(a0, f32x4.mul(v128.load(r0 + o), qa));
-      a1 = f32x4.add(a1, f32x4.mul(v128.load(r1 + o), qa));
-      a2 = f32x4.add(a2, f32x4.mul(v128.load(r2 + o), qa));
-      a3 = f32x4.add(a3, f32x4.mul(v128.load(r3 + o), qa));
+      const x = v128.load(q + o);
+      a0 = f32x4.add(a0, f32x4.mul(v128.load(r0 + o), x));
+      a1 = f32x4.add(a1, f32x4.mul(v128.load(r1 + o), x));
+      a2 = f32x4.add(a2, f32x4.mul(v128.load(r2 + o), x));
+      a3 = f32x4.add(a3, f32x4.mul(v128.load(r3 + o), x));
+      a4 = f32x4.add(a4, f32x4.mul(v128.load(r4 + o), x));
+      a5 = f32x4.add(a5, f32x4.mul(v128.load(r5 + o), x));
+      a6 = f32x4.add(a6, f32x4.mul(v128.load(r6 + o), x));
+      a7 = f32x4.add(a7, f32x4.mul(v128.load(r7 + o), x));
       i += 4;
     }
-    let s0 = hsum(a0, b0), s1 = hsum(a1, b1), s2 = hsum(a2, b2), s3 = hsum(a3, b3);
+    let s0 = hsum(a0), s1 = hsum(a1), s2 = hsum(a2), s3 = hsum(a3);
+    let s4 = hsum(a4), s5 = hsum(a5), s6 = hsum(a6), s7 = hsum(a7);
     for (; i < D; i++) {
       const o = <usize>i << 2;
       const x = load<f32>(q + o);
@@ -102,11 +120,19 @@ export function scanTopK(slab: usize, n: i32, D: i32, q: usize, m: i32, ts: usiz
       s1 += load<f32>(r1 + o) * x;
       s2 += load<f32>(r2 + o) * x;
       s3 += load<f32>(r3 + o) * x;
+      s4 += load<f32>(r4 + o) * x;
+      s5 += load<f32>(r5 + o) * x;
+      s6 += load<f32>(r6 + o) * x;
+      s7 += load<f32>(r7 + o) * x;
     }
     filled = offer(ts, ti, m, filled, s0, j);
     filled = offer(ts, ti, m, filled, s1, j + 1);
     filled = offer(ts, ti, m, filled, s2, j + 2);
     filled = offer(ts, ti, m, filled, s3, j + 3);
+    filled = offer(ts, ti, m, filled, s4, j + 4);
+    filled = offer(ts, ti, m, filled, s5, j + 5);
+    filled = offer(ts, ti, m, filled, s6, j + 6);
+    filled = offer(ts, ti, m, filled, s7, j + 7);
   }
   for (; j < n; j++) filled = offer(ts, ti, m, filled, dot1(slab + <usize>j * rowBytes, q, D), j);
   return filled;
