@@ -3,7 +3,9 @@
  * WASM f32x4 in src/memory/scan.ts) and the 1-bit index with exact rescoring, against numpy's
  * `X @ q` + argpartition (OpenBLAS sgemv, one thread; bench/python/recall_ref.py) on the same
  * slab, measured in the same run, interleaved round by round (this machine is shared: the
- * ratios are taken pair by pair within a round, and the median ratio is reported).
+ * ratios are taken pair by pair within a round, and the median ratio is reported). `ratio` is
+ * time ours / time numpy's (≤ 1: at least numpy's rate); `ratio_4k_pages` the same against numpy
+ * without the transparent huge pages it asks for, the page size a WASM memory has.
  * Accuracy on clustered data (C = min(256, n/16) centres, so every centre has ≥ 16 items): recall@10 of binary against exact over 40
  * queries, and top-1 on 100 near-duplicate queries (a stored row + noise, cosine ≈ 0.9).
  */
@@ -26,8 +28,9 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)];
 }
 
-function numpy(dir: string, n: number, D: number, reps: number): number | null {
-  const r = spawnSync('python3', [PY, join(dir, 'slab.f32'), join(dir, 'q.f32'), String(n), String(D), String(reps)], {
+/** numpy's median µs; pages4k: without the huge pages numpy asks for (the page size a WASM memory has). */
+function numpy(dir: string, n: number, D: number, reps: number, pages4k = false): number | null {
+  const r = spawnSync('python3', [PY, join(dir, 'slab.f32'), join(dir, 'q.f32'), String(n), String(D), String(reps), ...(pages4k ? ['4k'] : [])], {
     env: { ...process.env, OPENBLAS_NUM_THREADS: '1', OMP_NUM_THREADS: '1', MKL_NUM_THREADS: '1' }, encoding: 'utf8',
   });
   if (r.status !== 0) { console.error('numpy reference failed:', r.stderr?.slice(0, 400)); return null; }
@@ -52,7 +55,7 @@ export function runRecallBench(sizes?: { D: number; n: number }[], oversampling 
     const exact: ScanOptions = { mode: 'exact', oversampling: 1 };
     const binary: ScanOptions = { mode: 'binary', oversampling };
     const dir = mkdtempSync(join(tmpdir(), 'holoserve-recall-'));
-    const js: Row[] = [], wx: Row[] = [], bin: Row[] = [], np: number[] = [];
+    const js: Row[] = [], wx: Row[] = [], bin: Row[] = [], np: number[] = [], np4k: number[] = [];
     try {
       writeFileSync(join(dir, 'slab.f32'), slab.u8.subarray(0, n * D * 4));
       writeFileSync(join(dir, 'q.f32'), new Uint8Array(q.buffer));
@@ -64,6 +67,8 @@ export function runRecallBench(sizes?: { D: number; n: number }[], oversampling 
         bin.push(measure('bin', size, () => { scan(slab, codes, n, D, q, 10, binary); }, { warmup: 5, reps: 100, budgetMs: 500 }));
         const p = numpy(dir, n, D, big ? 10 : 30);
         if (p !== null) np.push(p);
+        const p4 = numpy(dir, n, D, big ? 10 : 30, true);
+        if (p4 !== null) np4k.push(p4);
       }
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -71,10 +76,12 @@ export function runRecallBench(sizes?: { D: number; n: number }[], oversampling 
     const gb = (us: number) => (n * D * 4) / (us * 1000);
     const med = (rs: Row[]) => median(rs.map((x) => x.medianUs));
     const pick = (rs: Row[], name: string, extra: Record<string, number | string>): Row => ({ ...rs[0], name, medianUs: med(rs), p10Us: median(rs.map((x) => x.p10Us)), p90Us: median(rs.map((x) => x.p90Us)), extra });
-    const ratios = np.length === ROUNDS ? wx.map((w, i) => np[i] / w.medianUs) : [];
+    const ratios = np.length === ROUNDS ? wx.map((w, i) => w.medianUs / np[i]) : [];
+    const ratios4k = np4k.length === ROUNDS ? wx.map((w, i) => w.medianUs / np4k[i]) : [];
     rows.push(pick(js, 'recall scan, exact (JS reference)', { GB_per_s: gb(med(js)) }));
     rows.push(pick(wx, 'recall scan, exact (WASM f32x4)', {
       GB_per_s: gb(med(wx)), ...(np.length ? { native_us: median(np), ratio: median(ratios), numpy_GB_per_s: gb(median(np)) } : {}),
+      ...(ratios4k.length ? { numpy_4k_pages_us: median(np4k), ratio_4k_pages: median(ratios4k) } : {}),
       js_over_wasm: median(js.map((j, i) => j.medianUs / wx[i].medianUs)),
     }));
     // Accuracy against the exact scan, on this clustered slab.

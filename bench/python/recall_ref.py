@@ -4,7 +4,9 @@
 Reads the slab the bench wrote (raw little-endian float32, n rows of D) and a query, then times
 `X @ q` (BLAS sgemv) + argpartition for the top 10, single thread (OPENBLAS_NUM_THREADS=1 is set
 by the caller), reps times, and prints one JSON line: {"n", "D", "median_us", "p10_us", "p90_us", "top": [...]}.
-Usage: recall_ref.py SLAB QUERY n D reps
+numpy asks Linux for transparent huge pages (madvise) on large arrays; with `4k` it does not, which
+is what a WebAssembly memory gets (V8 never madvises it): the same page size as holoserve's scan.
+Usage: recall_ref.py SLAB QUERY n D reps [4k]
 """
 import json
 import sys
@@ -15,6 +17,9 @@ import numpy as np
 
 def main() -> None:
     slab_path, q_path, n, D, reps = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
+    if len(sys.argv) > 6 and sys.argv[6] == '4k':
+        mod = getattr(np, '_core', None) or np.core
+        mod.multiarray._set_madvise_hugepage(False)
     X = np.fromfile(slab_path, dtype='<f4', count=n * D).reshape(n, D)
     q = np.fromfile(q_path, dtype='<f4', count=D)
     k = min(10, n)
