@@ -1,0 +1,70 @@
+/**
+ * The worker side of bench/handoff/handoff.bench.ts. As Piscina's task function it echoes a batch
+ * descriptor; started as a plain worker it either answers MessagePort messages or runs the
+ * shared-ring loop (Atomics.wait on the request counter, Atomics.notify on the reply counter).
+ */
+import { isMainThread, parentPort, workerData } from 'node:worker_threads';
+
+/** A stand-in for a batch's work: touches every item's vector once (a sum), as a handler would read it. */
+type Item = { op: string; params: { a?: Float32Array; slot?: number } };
+let arenaView: Float32Array | null = null;
+
+function work(items: Item[]): number {
+  let s = 0;
+  for (const it of items) s += it.params.a ? it.params.a[0] : (arenaView?.[it.params.slot! * 8192] ?? 0);
+  return s;
+}
+
+export default function piscinaTask(task: { items: Item[] }): { outcomes: { ok: boolean }[]; s: number } {
+  return { outcomes: task.items.map(() => ({ ok: true })), s: work(task.items) };
+}
+
+if (!isMainThread && workerData?.mode === 'port') {
+  parentPort!.on('message', (task: { items: Item[] }) => parentPort!.postMessage(piscinaTask(task)));
+}
+
+if (!isMainThread && workerData?.mode === 'ring-async') {
+  // The same ring with the worker's event loop alive (what Piscina's atomics: 'async' allows):
+  // the worker waits with Atomics.waitAsync instead of blocking in Atomics.wait.
+  const ctl = new Int32Array(workerData.ctl as SharedArrayBuffer);
+  const arena = new Float32Array(workerData.arena as SharedArrayBuffer);
+  const D = workerData.D as number;
+  const waitAsync = (Atomics as unknown as { waitAsync(a: Int32Array, i: number, v: number): { async: boolean; value: Promise<string> | string } }).waitAsync;
+  let seen = 0;
+  const alive = setInterval(() => {}, 1 << 30); // a pending waitAsync alone does not keep a thread's loop alive
+  const loop = async (): Promise<void> => {
+    for (;;) {
+      const w = waitAsync(ctl, 0, seen);
+      if (w.async) await w.value;
+      seen = Atomics.load(ctl, 0);
+      if (seen < 0) { clearInterval(alive); return; }
+      const n = Atomics.load(ctl, 2);
+      let s = 0;
+      for (let i = 0; i < n; i++) s += arena[i * D];
+      ctl[3] = s | 0;
+      Atomics.store(ctl, 1, seen);
+      Atomics.notify(ctl, 1);
+    }
+  };
+  void loop();
+}
+
+if (!isMainThread && workerData?.mode === 'ring') {
+  // ctl[0]: batches posted by the main thread; ctl[1]: batches answered; ctl[2]: items in the
+  // posted batch. The vectors live in a shared arena (workerData.arena) at slots 0..items-1.
+  const ctl = new Int32Array(workerData.ctl as SharedArrayBuffer);
+  const arena = new Float32Array(workerData.arena as SharedArrayBuffer);
+  const D = workerData.D as number;
+  let seen = 0;
+  for (;;) {
+    Atomics.wait(ctl, 0, seen);
+    seen = Atomics.load(ctl, 0);
+    if (seen < 0) break;
+    const n = Atomics.load(ctl, 2);
+    let s = 0;
+    for (let i = 0; i < n; i++) s += arena[i * D];
+    ctl[3] = s | 0;
+    Atomics.store(ctl, 1, seen);
+    Atomics.notify(ctl, 1);
+  }
+}
