@@ -28,7 +28,8 @@ import { Args, HELP, Op, UsageError, checkLoopbackUrl, parseArgs } from './args.
 import { int, ms } from './util.js';
 import { FramePool, makeBodies } from './frames.js';
 import { Target, spawnServer } from './server.js';
-import { Conn, PhaseResult, openConns, runPaced, runPhase } from './driver.js';
+import { Conn, PhaseResult, fmtPct, openConns, runPaced, runPhase, type Percentiles } from './driver.js';
+import { echoFloor } from './echo.js';
 import { CoalesceTrial, InProcess, coalesceTrial, inProcess, probe, setupOp } from './checks.js';
 import { plot } from './plot.js';
 // ---------------------------------------------------------------------------------------------
@@ -48,7 +49,7 @@ export function poolSize(a: Args, open: boolean): number {
  *   lone request on an idle server p50 ≤ 0.5 ms;
  *   CPU per request at half load ≤ 1.3 × at peak.
  */
-export function issueTargets(op: Op, ip: InProcess, lone: PhaseResult, loneHello: PhaseResult, peak: PhaseResult, half: PhaseResult, helloR?: PhaseResult): TargetCheck[] {
+export function issueTargets(op: Op, ip: InProcess, lone: PhaseResult, loneHello: PhaseResult, peak: PhaseResult, half: PhaseResult, helloR?: PhaseResult, floor?: Record<string, Percentiles>): TargetCheck[] {
   const checks: TargetCheck[] = [];
   const nat = op === 'bind-role' ? ip.native?.bindSpectrumUs : op === 'bind' ? ip.native?.bindUs : op === 'unbind' ? ip.native?.unbindUs : undefined;
   const tOp = op === 'bind-role' ? ip.tBindRoleUs : op === 'bind' ? ip.tBindUs : op === 'unbind' ? ip.tUnbindUs : undefined;
@@ -77,7 +78,8 @@ export function issueTargets(op: Op, ip: InProcess, lone: PhaseResult, loneHello
   });
   checks.push({
     name: 'lone request on an idle server p50 ≤ 0.5 ms', pass: lone.latencyUs.p50 <= 500 && lone.latencyUs.count > 0, target: '≤ 0.5 ms',
-    measured: `p50 ${ms(lone.latencyUs.p50)} ms (p99 ${ms(lone.latencyUs.p99)}, n=${lone.latencyUs.count}; lone hello p50 ${ms(loneHello.latencyUs.p50)} ms)`,
+    measured: `p50 ${ms(lone.latencyUs.p50)} ms (p99 ${ms(lone.latencyUs.p99)}, n=${lone.latencyUs.count}; lone hello p50 ${ms(loneHello.latencyUs.p50)} ms` +
+      (floor ? `; the machine's floor, a bare uWS echo at the same pacing: this frame p50 ${ms(floor.op.p50)} ms, a hello frame ${ms(floor.hello.p50)} ms` : '') + ')',
   });
   if (cpuPeak !== undefined && cpuHalf !== undefined) {
     checks.push({
@@ -125,6 +127,7 @@ export async function main(): Promise<number> {
   let inproc: InProcess | undefined;
   const checks: TargetCheck[] = [];
   const coalesceTrials: CoalesceTrial[] = [];
+  let floor: Record<string, Percentiles> | undefined;
   let exitCode = 0;
   let hello: Record<string, unknown> = {};
   try {
@@ -170,6 +173,9 @@ export async function main(): Promise<number> {
       // the same with hello: the front end alone, no worker hop (where a lone request's time goes)
       const loneHello = await runPaced('lone-hello', 'hello', poolFor('hello'), conns[0], 200, 20, 20, target);
       phases.push(loneHello);
+      // the machine's floor: the same frames echoed by a bare uWS server, same pacing (echo.ts)
+      floor = await echoFloor({ op: lonePool.frames[0], hello: poolFor('hello').frames[0] }, 200, 20);
+      console.log(`\n== floor: a bare uWS echo server, one frame at a time, 20 ms apart ==\n  ${top} frame (${lonePool.frames[0].byteLength} B) ${fmtPct(floor.op)}\n  hello frame ${fmtPct(floor.hello)}`);
       // 2. 64 identical concurrent requests (bind-role)
       if (top === 'bind-role') {
         for (let t = 0; t < 3; t++) coalesceTrials.push(await coalesceTrial(conns, target, D, 1000 + t));
@@ -184,7 +190,7 @@ export async function main(): Promise<number> {
       const helloR = args.compareMs > 0 ? await load('hello', 'hello', 'closed', 0, args.compareMs, Math.min(args.warmupMs, 500)) : undefined;
       // 4. half of peak, open loop
       const half = await load('half-peak', top, 'open', Math.max(1, 0.5 * peak.throughput), args.durationMs);
-      checks.push(...issueTargets(top, inproc, lone, loneHello, peak, half, helloR));
+      checks.push(...issueTargets(top, inproc, lone, loneHello, peak, half, helloR, floor));
       if (coalesceTrials.length) {
         const allOne = coalesceTrials.every((t) => t.computed === 1 && t.coalesced === t.sent - 1 && t.errors === 0);
         checks.push({
@@ -226,7 +232,7 @@ export async function main(): Promise<number> {
       args: process.argv.slice(2),
       machine: { cores, cpu: cpus()[0]?.model, node: process.version, loadavgStart: la0, loadavgEnd: la1 },
       server: { url: target.url, spawned: target.spawned, readyLine: target.readyLine, dim: D, engine: hello.engine, version: hello.version },
-      notes, inProcess: inproc, phases, coalesceTrials: coalesceTrials.length ? coalesceTrials : undefined,
+      notes, inProcess: inproc, phases, coalesceTrials: coalesceTrials.length ? coalesceTrials : undefined, floor,
       targets: checks.length ? checks : undefined,
     };
     writeFileSync(`${out}.json`, JSON.stringify(json, null, 1) + '\n');
