@@ -9,9 +9,8 @@
 import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { HoloError } from '../errors.js';
-import { knobsFile, parse, problem } from './load.js';
+import { knobsFile, nearest, parse, problem, waterProblem } from './load.js';
 import { BUDGET, LIVE_NAMES, NAMES, rangeText, spec, type Config, type Knobs } from './table.js';
-import { nearest } from './load.js';
 
 export interface Change { name: string; old: unknown; new: unknown }
 
@@ -57,9 +56,8 @@ export class LiveKnobs {
       if (p) throw new HoloError('bad_request', `knob ${k} ${p}`);
       next[k] = v;
     }
-    if (!((next.lowWater as number) < (next.highWater as number))) {
-      throw new HoloError('bad_request', `knob lowWater must be < highWater, got ${String(next.lowWater)} ≥ ${String(next.highWater)}`);
-    }
+    const water = waterProblem(next as { lowWater: unknown; highWater: unknown });
+    if (water) throw new HoloError('bad_request', `knob ${water}`);
     const done: Change[] = [];
     for (const k of Object.keys(changes)) {
       const old = (this.frozen as Record<string, unknown>)[k];

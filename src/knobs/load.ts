@@ -77,9 +77,18 @@ export function check(name: string, v: unknown, where = ''): void {
   if (p) throw new ConfigError(`${where}config.${name} ${p}`);
 }
 
+/**
+ * The one rule across live settings (checked at load and on every live change, live.ts):
+ * eviction stops below where it starts. The message names the settings; callers prefix it.
+ */
+export function waterProblem(k: { lowWater: unknown; highWater: unknown }): string | undefined {
+  return (k.lowWater as number) < (k.highWater as number) ? undefined : `lowWater must be < highWater, got ${String(k.lowWater)} ≥ ${String(k.highWater)}`;
+}
+
 /** Rules across settings; `where` names the sources of the settings involved. */
 export function checkTogether(c: Config, where: (names: KnobName[]) => string = () => ''): void {
-  if (!(c.lowWater < c.highWater)) throw new ConfigError(`${where(['lowWater', 'highWater'])}config.lowWater must be < config.highWater, got ${c.lowWater} ≥ ${c.highWater}`);
+  const water = waterProblem(c);
+  if (water) throw new ConfigError(`${where(['lowWater', 'highWater'])}config.${water}`);
   if (c.maxFrameBytes < 4 * c.dim + 1024) throw new ConfigError(`${where(['maxFrameBytes', 'dim'])}config.maxFrameBytes must be ≥ 4·dim + 1024 = ${4 * c.dim + 1024} (a vector and its reply must fit in a frame), got ${c.maxFrameBytes}`);
   if (c.graphMaxBytes > c.graphBytesPerWorker) throw new ConfigError(`${where(['graphMaxBytes', 'graphBytesPerWorker'])}config.graphMaxBytes must be ≤ config.graphBytesPerWorker (a graph must fit its worker), got ${c.graphMaxBytes} > ${c.graphBytesPerWorker}`);
   if (c.advertiseUrl !== '' && c.store !== 'redis') throw new ConfigError(`${where(['advertiseUrl', 'store'])}config.advertiseUrl (tenant ownership across processes) needs config.store 'redis', got ${JSON.stringify(c.store)}`);

@@ -192,19 +192,34 @@ function selectSplit(
   return { idx: allIdx.slice(0, c), sc: new Float64Array(s.u8.buffer, out, c).slice() };
 }
 
-/** The same selection in JS (float64 for exact, which only changes near-ties; popcount by bytes). */
+/**
+ * The same selection in JS (float64 for exact, which only changes near-ties; popcount by bytes):
+ * the m smallest keys (−dot product, or Hamming distance) kept in a sorted list as the rows go
+ * by, ties in slot order, O(n·m) for the small m a recall asks, then rescored in float64.
+ */
 function selectJs(
   slab: Block, codes: Block, count: number, D: number, query: Float32Array, qInv: number, m: number,
   mode: RecallMode, idx: Int32Array, sc: Float64Array,
 ): void {
   const x = slab.f32;
-  const key = new Float64Array(count);
+  const keys = new Float64Array(m);
+  let filled = 0;
+  const offer = (key: number, j: number) => {
+    let at: number;
+    if (filled < m) at = filled++;
+    else if (key < keys[m - 1]) at = m - 1;
+    else return;
+    while (at > 0 && keys[at - 1] > key) { keys[at] = keys[at - 1]; idx[at] = idx[at - 1]; at--; }
+    keys[at] = key;
+    idx[at] = j;
+  };
+  const dot = (j: number) => {
+    let s = 0;
+    for (let i = 0; i < D; i++) s += x[j * D + i] * query[i];
+    return s;
+  };
   if (mode === 'exact') {
-    for (let j = 0; j < count; j++) {
-      let s = 0;
-      for (let i = 0; i < D; i++) s += x[j * D + i] * query[i];
-      key[j] = -s;
-    }
+    for (let j = 0; j < count; j++) offer(-dot(j), j);
   } else {
     const W8 = codeWords(D) * 8;
     const qc = new Uint8Array(W8);
@@ -212,17 +227,10 @@ function selectJs(
     for (let j = 0; j < count; j++) {
       let d = 0;
       for (let b = 0; b < W8; b++) d += POPCOUNT8[codes.u8[j * W8 + b] ^ qc[b]];
-      key[j] = d;
+      offer(d, j);
     }
   }
-  const order = Array.from({ length: count }, (_, j) => j).sort((a, b) => key[a] - key[b] || a - b);
-  for (let c = 0; c < m; c++) {
-    const j = order[c];
-    let s = 0;
-    for (let i = 0; i < D; i++) s += x[j * D + i] * query[i];
-    idx[c] = j;
-    sc[c] = s * qInv;
-  }
+  for (let c = 0; c < m; c++) sc[c] = (mode === 'exact' ? -keys[c] : dot(idx[c])) * qInv;
 }
 
 const POPCOUNT8 = Uint8Array.from({ length: 256 }, (_, b) => {

@@ -79,7 +79,7 @@ describe('errors name the source and the nearest valid name', () => {
     expect(() => load({ env: { PORT: 'eighty' } })).toThrow('config.port must be a number in [0, 65535], got "eighty"');
     expect(() => load({ env: { HOLOSERVE_IDLE_TIMEOUT_SECONDS: '10' } })).toThrow('config.idleTimeoutSeconds must be 0 or a multiple of 4');
     expect(() => load({ env: { HOLOSERVE_FFT_ENGINE: 'fftw' } })).toThrow('config.fftEngine must be one of pffft | fftjs, got "fftw"');
-    expect(() => load({ env: { HOLOSERVE_LOW_WATER: '0.95' } })).toThrow('config.lowWater must be < config.highWater');
+    expect(() => load({ env: { HOLOSERVE_LOW_WATER: '0.95' } })).toThrow('config.lowWater must be < highWater, got 0.95 ≥ 0.9');
   });
   it("hostile-input budgets (issue #9) are knobs: env, flags, ranges and the rules across settings", () => {
     const { cfg, origin } = load({ env: { HOLOSERVE_HEAT_MAX_WORK: '1e5', HOLOSERVE_METRICS_TOKEN: '0' }, flags: { tenantsPerConnectionPerSecond: '5' }, persisted: false });
@@ -124,7 +124,7 @@ describe('the live knobs', () => {
     expect(live.snapshot().unbindBeta).toBe(0.001); // nothing half-applied
     expect(() => live.set({ port: 1 }, 't')).toThrow("'port' is restart-only");
     expect(() => live.set({ unbindBetta: 1 }, 't')).toThrow("unknown knob 'unbindBetta' (did you mean 'unbindBeta'?)");
-    expect(() => live.set({ lowWater: 0.95 }, 't')).toThrow('lowWater must be < highWater');
+    expect(() => live.set({ lowWater: 0.95 }, 't')).toThrow('knob lowWater must be < highWater, got 0.95 ≥ 0.9');
     expect(live.version).toBe(0);
     const before = live.snapshot();
     live.set({ unbindBeta: '0.01', rerank: 'true' }, 'tester');

@@ -206,7 +206,7 @@ describe('refusals', () => {
     writeFileSync(configFile, JSON.stringify({ unbindBeta: 0.5, lowWater: 0.95 }));
     const rl = await cli(['knobs', 'reload', '--url', server.url]);
     expect(rl.code).toBe(1);
-    expect(rl.stderr, rl.stderr).toMatch(`reload refused, nothing changed: config file ${configFile}: config.lowWater must be < config.highWater`);
+    expect(rl.stderr, rl.stderr).toMatch(`reload refused, nothing changed: config file ${configFile}: config.lowWater must be < highWater`);
     expect((await knobs()).knobs.unbindBeta).toBe(0.001);
     await reset();
     expect((await cli(['knobs', 'set', 'port=1', '--url', server.url])).stderr).toMatch("'port' is restart-only");

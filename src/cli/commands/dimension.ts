@@ -5,8 +5,9 @@
  * `status`, when the switch criteria do not hold; 2 on bad usage.
  */
 import { parseArgs } from 'node:util';
-import { connect, HoloClientError } from '../../client/client.js';
-import { ADMIN_HELP, ADMIN_OPTIONS, urlOf } from '../admin-client.js';
+import { HoloClientError } from '../../client/client.js';
+import { ADMIN_HELP, ADMIN_OPTIONS, adminConnect } from '../admin-client.js';
+import { numberFlag } from '../flags.js';
 import type { Command } from '../command.js';
 
 const HELP = `usage: holoserve dimension <action> [D] [options]
@@ -27,12 +28,7 @@ ${ADMIN_HELP}`;
 const ACTIONS = ['shadow', 'status', 'switch', 'rollback', 'finalize'] as const;
 type Action = typeof ACTIONS[number];
 
-function number(name: string, v: string | undefined): number | undefined {
-  if (v === undefined) return undefined;
-  const x = Number(v);
-  if (!Number.isFinite(x)) throw new Error(`--${name} must be a number, got '${v}'`);
-  return x;
-}
+const number = (name: string, v: string | undefined) => numberFlag(name, v);
 
 /** Human lines for a status reply. */
 export function formatStatus(r: Record<string, any>): string {
@@ -90,15 +86,8 @@ export const command: Command = {
       process.stderr.write(`holoserve dimension: ${(e as Error).message}\n`);
       return 2;
     }
-    const url = urlOf(a.values);
-    const token = a.values.token ?? process.env.HOLOSERVE_TOKEN;
-    let c;
-    try {
-      c = await connect(url, { timeoutMs: 600_000, reconnect: false, ...(token ? { token } : {}) });
-    } catch (e) {
-      process.stderr.write(`holoserve: cannot connect to ${url}: ${(e as Error).message}\n`);
-      return 1;
-    }
+    const c = await adminConnect(a.values, 600_000);
+    if (!c) return 1;
     try {
       const r = await c.dimension(action as Action, opts);
       if (a.values.json) process.stdout.write(`${JSON.stringify(r, null, 1)}\n`);

@@ -14,6 +14,7 @@ import { parseArgs } from 'node:util';
 import type { Command } from '../command.js';
 import { measuredPlan, parseMix, seedPlan } from '../plan/formula.js';
 import { fromMetrics, measure, MEASURABLE, type OpCost } from '../plan/measure.js';
+import { numberOr } from '../flags.js';
 
 const HELP = `usage: holoserve plan --rps R (--latency-ms L | --mix op=share,...) [options]
 
@@ -32,15 +33,7 @@ const HELP = `usage: holoserve plan --rps R (--latency-ms L | --mix op=share,...
 `;
 
 function num(v: string | undefined, name: string, dflt: number | undefined, min: number, max: number, int = false): number {
-  if (v === undefined) {
-    if (dflt === undefined) throw new Error(`--${name} is required`);
-    return dflt;
-  }
-  const x = Number(v);
-  if (!Number.isFinite(x) || x < min || x > max || (int && !Number.isInteger(x))) {
-    throw new Error(`--${name} must be ${int ? 'an integer' : 'a number'} in [${min}, ${max}], got '${v}'`);
-  }
-  return x;
+  return numberOr(name, v, dflt, { min, max, int });
 }
 
 const f = (x: number, d = 2) => x.toFixed(d);
