@@ -28,8 +28,6 @@ ${ADMIN_HELP}`;
 const ACTIONS = ['shadow', 'status', 'switch', 'rollback', 'finalize'] as const;
 type Action = typeof ACTIONS[number];
 
-const number = (name: string, v: string | undefined) => numberFlag(name, v);
-
 /** Human lines for a status reply. */
 export function formatStatus(r: Record<string, any>): string {
   const lines = [`phase ${r.phase}: serving D=${r.served}${r.other ? `, other D=${r.other}` : ''}`];
@@ -76,11 +74,11 @@ export const command: Command = {
     }
     let opts: Record<string, number | undefined>;
     try {
-      const dim = number('dim', dimArg);
+      const dim = numberFlag('dim', dimArg);
       if (action === 'shadow' && dim === undefined) throw new Error('shadow needs the new D (e.g. holoserve dimension shadow 16384)');
       opts = {
-        dim, share: number('share', a.values.share), chunkMs: number('chunk-ms', a.values['chunk-ms']),
-        maxDelta: number('max-delta', a.values['max-delta']), sample: number('sample', a.values.sample), force: number('force', a.values.force),
+        dim, share: numberFlag('share', a.values.share), chunkMs: numberFlag('chunk-ms', a.values['chunk-ms']),
+        maxDelta: numberFlag('max-delta', a.values['max-delta']), sample: numberFlag('sample', a.values.sample), force: numberFlag('force', a.values.force),
       };
     } catch (e) {
       process.stderr.write(`holoserve dimension: ${(e as Error).message}\n`);
