@@ -2,8 +2,9 @@
  * What a batch hand-off to a worker thread costs (issue #8, "a lighter hand-off for small
  * batches"): Piscina's run() (the pool holoserve uses), a bare MessagePort round trip, and a
  * shared ring (a SharedArrayBuffer counter, Atomics.notify to wake the worker, Atomics.waitAsync
- * for the answer), each carrying a batch of `items` vectors that live in a shared arena, with
- * no work on the worker beyond reading them. Two regimes: back to back (the worker never parks)
+ * for the answer) with the worker blocked in Atomics.wait or waiting in Atomics.waitAsync, each
+ * carrying a batch of `items` vectors that live in a shared arena, with no work on the worker
+ * beyond reading them. docs/LOAD.md has the numbers and what came of them. Two regimes: back to back (the worker never parks)
  * and paced at one batch per `gapMs` (the worker parks between batches and must be woken, the
  * served path's half-load case). Rounds are interleaved A B C, A B C …; reported per round
  * trip: latency (p50) and the process's CPU (all threads, process.cpuUsage).

@@ -23,12 +23,42 @@ if (!isMainThread && workerData?.mode === 'port') {
   parentPort!.on('message', (task: { items: Item[] }) => parentPort!.postMessage(piscinaTask(task)));
 }
 
-if (!isMainThread && workerData?.mode === 'ring-async') {
-  // The same ring with the worker's event loop alive (what Piscina's atomics: 'async' allows):
-  // the worker waits with Atomics.waitAsync instead of blocking in Atomics.wait.
+/**
+ * The ring (modes 'ring' and 'ring-async'): ctl[0] counts batches posted by the main thread,
+ * ctl[1] batches answered, ctl[2] holds the items of the posted batch, whose vectors are arena
+ * slots 0..items-1 (workerData.arena). answer() reads them and marks the batch done.
+ */
+function ringOf(): { ctl: Int32Array; answer: (seq: number) => void } {
   const ctl = new Int32Array(workerData.ctl as SharedArrayBuffer);
   const arena = new Float32Array(workerData.arena as SharedArrayBuffer);
   const D = workerData.D as number;
+  const answer = (seq: number) => {
+    const n = Atomics.load(ctl, 2);
+    let s = 0;
+    for (let i = 0; i < n; i++) s += arena[i * D];
+    ctl[3] = s | 0;
+    Atomics.store(ctl, 1, seq);
+    Atomics.notify(ctl, 1);
+  };
+  return { ctl, answer };
+}
+
+if (!isMainThread && workerData?.mode === 'ring') {
+  // The worker blocks in Atomics.wait between batches (what Piscina's atomics: 'sync' does).
+  const { ctl, answer } = ringOf();
+  let seen = 0;
+  for (;;) {
+    Atomics.wait(ctl, 0, seen);
+    seen = Atomics.load(ctl, 0);
+    if (seen < 0) break;
+    answer(seen);
+  }
+}
+
+if (!isMainThread && workerData?.mode === 'ring-async') {
+  // The worker's event loop stays alive (what Piscina's atomics: 'async' allows): it waits with
+  // Atomics.waitAsync instead of blocking.
+  const { ctl, answer } = ringOf();
   const waitAsync = (Atomics as unknown as { waitAsync(a: Int32Array, i: number, v: number): { async: boolean; value: Promise<string> | string } }).waitAsync;
   let seen = 0;
   const alive = setInterval(() => {}, 1 << 30); // a pending waitAsync alone does not keep a thread's loop alive
@@ -38,33 +68,8 @@ if (!isMainThread && workerData?.mode === 'ring-async') {
       if (w.async) await w.value;
       seen = Atomics.load(ctl, 0);
       if (seen < 0) { clearInterval(alive); return; }
-      const n = Atomics.load(ctl, 2);
-      let s = 0;
-      for (let i = 0; i < n; i++) s += arena[i * D];
-      ctl[3] = s | 0;
-      Atomics.store(ctl, 1, seen);
-      Atomics.notify(ctl, 1);
+      answer(seen);
     }
   };
   void loop();
-}
-
-if (!isMainThread && workerData?.mode === 'ring') {
-  // ctl[0]: batches posted by the main thread; ctl[1]: batches answered; ctl[2]: items in the
-  // posted batch. The vectors live in a shared arena (workerData.arena) at slots 0..items-1.
-  const ctl = new Int32Array(workerData.ctl as SharedArrayBuffer);
-  const arena = new Float32Array(workerData.arena as SharedArrayBuffer);
-  const D = workerData.D as number;
-  let seen = 0;
-  for (;;) {
-    Atomics.wait(ctl, 0, seen);
-    seen = Atomics.load(ctl, 0);
-    if (seen < 0) break;
-    const n = Atomics.load(ctl, 2);
-    let s = 0;
-    for (let i = 0; i < n; i++) s += arena[i * D];
-    ctl[3] = s | 0;
-    Atomics.store(ctl, 1, seen);
-    Atomics.notify(ctl, 1);
-  }
 }
