@@ -39,7 +39,16 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`holoserve: unknown command '${sub}' (did you mean '${nearest(sub, COMMANDS.map((x) => x.name))}'?)\n${usage()}`);
     return 2;
   }
-  return c.run(rest);
+  try {
+    return await c.run(rest);
+  } catch (e) {
+    // node:util parseArgs rejects unknown flags and missing values the same way for every
+    // subcommand: usage error, exit 2, the command's help (any other error is a bug: rethrown).
+    if (!String((e as { code?: unknown }).code).startsWith('ERR_PARSE_ARGS')) throw e;
+    const help = typeof c.help === 'function' ? c.help() : c.help;
+    process.stderr.write(`holoserve ${c.name}: ${(e as Error).message}\n${help.endsWith('\n') ? help : `${help}\n`}`);
+    return 2;
+  }
 }
 
 // realpath: an installed package runs this through the node_modules/.bin/holoserve symlink

@@ -30,6 +30,13 @@ describe('holoserve', () => {
     expect((await cli(['serve', '--help'])).stdout).toMatch(/--batch-window-ms V +longest a request waits .*\[\[0, 1000\]; default 5; ms; live\]/);
     const bad = await cli(['knbos']);
     expect([bad.code, bad.stderr]).toEqual([2, expect.stringContaining("unknown command 'knbos' (did you mean 'knobs'?)")]);
+    // an unknown flag of any admin subcommand: usage error, exit 2, the message and its help (no stack trace)
+    for (const c of COMMANDS.filter((x) => x.name !== 'serve')) {
+      const u = await cli([c.name, '--bogus']);
+      expect([c.name, u.code]).toEqual([c.name, 2]);
+      expect(u.stderr).toMatch(new RegExp(`^holoserve ${c.name}: Unknown option '--bogus'.*\nusage: holoserve ${c.name}`));
+      expect(u.stderr).not.toMatch(/\n +at /);
+    }
   });
 
   it('serve: unknown flags, unknown HOLOSERVE_* variables and bad files exit 2 naming the nearest name or the file', async () => {

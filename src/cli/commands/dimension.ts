@@ -51,21 +51,16 @@ export function formatStatus(r: Record<string, any>): string {
 
 export const command: Command = {
   name: 'dimension',
+  help: HELP,
   summary: 'roll the served HRR dimension: shadow D, status, switch, rollback, finalize',
   async run(argv) {
-    let a;
-    try {
-      a = parseArgs({
-        args: argv, allowPositionals: true,
-        options: {
-          ...ADMIN_OPTIONS, share: { type: 'string' }, 'chunk-ms': { type: 'string' },
-          'max-delta': { type: 'string' }, sample: { type: 'string' }, force: { type: 'string' }, json: { type: 'boolean' },
-        },
-      });
-    } catch (e) {
-      process.stderr.write(`holoserve dimension: ${(e as Error).message}\n${HELP}\n`);
-      return 2;
-    }
+    const a = parseArgs({
+      args: argv, allowPositionals: true,
+      options: {
+        ...ADMIN_OPTIONS, share: { type: 'string' }, 'chunk-ms': { type: 'string' },
+        'max-delta': { type: 'string' }, sample: { type: 'string' }, force: { type: 'string' }, json: { type: 'boolean' },
+      },
+    });
     if (a.values.help) { process.stdout.write(`${HELP}\n`); return 0; }
     const [action, dimArg] = a.positionals;
     if (!ACTIONS.includes(action as Action)) {

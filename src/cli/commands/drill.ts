@@ -12,6 +12,7 @@ ${ADMIN_HELP}`;
 
 export const command: Command = {
   name: 'drill',
+  help: HELP,
   summary: 'run a failure drill (SEED §12) on a running server; exits 1 when it fails',
   async run(argv) {
     const { values, positionals } = parseArgs({

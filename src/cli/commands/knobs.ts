@@ -11,6 +11,7 @@ ${ADMIN_HELP}`;
 
 export const command: Command = {
   name: 'knobs',
+  help: HELP,
   summary: 'read or change the live knobs and the truth budget of a running server, or reload its config',
   async run(argv) {
     const { values, positionals } = parseArgs({ args: argv, options: ADMIN_OPTIONS, allowPositionals: true });

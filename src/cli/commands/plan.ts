@@ -40,21 +40,16 @@ const f = (x: number, d = 2) => x.toFixed(d);
 
 export const command: Command = {
   name: 'plan',
+  help: HELP,
   summary: 'capacity plan (SEED §10): workers and pods for a target RPS, from measured served cost',
   async run(argv) {
-    let a;
-    try {
-      a = parseArgs({
-        args: argv, strict: true, allowPositionals: false, options: {
-          rps: { type: 'string' }, 'latency-ms': { type: 'string' }, mix: { type: 'string' }, from: { type: 'string' },
-          items: { type: 'string' }, dim: { type: 'string' }, 'cores-per-pod': { type: 'string' }, 'workers-per-pod': { type: 'string' },
-          workers: { type: 'string' }, seconds: { type: 'string' }, safety: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
-        },
-      }).values;
-    } catch (e) {
-      process.stderr.write(`holoserve plan: ${(e as Error).message}\n${HELP}`);
-      return 2;
-    }
+    const a = parseArgs({
+      args: argv, strict: true, allowPositionals: false, options: {
+        rps: { type: 'string' }, 'latency-ms': { type: 'string' }, mix: { type: 'string' }, from: { type: 'string' },
+        items: { type: 'string' }, dim: { type: 'string' }, 'cores-per-pod': { type: 'string' }, 'workers-per-pod': { type: 'string' },
+        workers: { type: 'string' }, seconds: { type: 'string' }, safety: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+      },
+    }).values;
     if (a.help) { process.stdout.write(HELP); return 0; }
     const out: string[] = [];
     try {

@@ -102,6 +102,7 @@ export async function serveWith(start: StartFn, argv: string[]): Promise<number>
 
 export const command: Command = {
   name: 'serve',
+  help,
   summary: 'start the server (every setting is a flag; see holoserve serve --help)',
   async run(argv) {
     const { start } = await import('../../main.js');

@@ -10,6 +10,7 @@ ${ADMIN_HELP}`;
 
 export const command: Command = {
   name: 'status',
+  help: HELP,
   summary: 'readiness, workers, tenants loaded, caches and truth-budget use of a running server',
   async run(argv) {
     const { values } = parseArgs({ args: argv, options: ADMIN_OPTIONS });
