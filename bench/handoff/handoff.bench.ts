@@ -12,12 +12,11 @@
  */
 import { Worker } from 'node:worker_threads';
 import { Piscina } from 'piscina';
+import { waitAsync } from './worker.js';
 
 const D = 8192;
 const WORKER = new URL('./worker.js', import.meta.url);
 const ROUNDS = 5;
-/** Atomics.waitAsync (V8 ≥ 8.7, every Node this package supports); TypeScript's lib here predates it. */
-const waitAsync = (Atomics as unknown as { waitAsync(a: Int32Array, i: number, v: number): { async: boolean; value: Promise<string> | string } }).waitAsync;
 
 interface Result { latUs: number[]; cpuUs: number[] }
 

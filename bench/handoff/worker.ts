@@ -6,6 +6,9 @@
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 
 /** A stand-in for a batch's work: touches every item's vector once (a sum), as a handler would read it. */
+/** Atomics.waitAsync (V8 ≥ 8.7, every Node this package supports); TypeScript's lib here predates it. */
+export const waitAsync = (Atomics as unknown as { waitAsync(a: Int32Array, i: number, v: number): { async: boolean; value: Promise<string> | string } }).waitAsync;
+
 type Item = { op: string; params: { a?: Float32Array; slot?: number } };
 let arenaView: Float32Array | null = null;
 
@@ -59,7 +62,6 @@ if (!isMainThread && workerData?.mode === 'ring-async') {
   // The worker's event loop stays alive (what Piscina's atomics: 'async' allows): it waits with
   // Atomics.waitAsync instead of blocking.
   const { ctl, answer } = ringOf();
-  const waitAsync = (Atomics as unknown as { waitAsync(a: Int32Array, i: number, v: number): { async: boolean; value: Promise<string> | string } }).waitAsync;
   let seen = 0;
   const alive = setInterval(() => {}, 1 << 30); // a pending waitAsync alone does not keep a thread's loop alive
   const loop = async (): Promise<void> => {
