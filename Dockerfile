@@ -13,6 +13,11 @@ WORKDIR /app
 COPY package.json package-lock.json tsconfig.json ./
 COPY src ./src
 COPY workers ./workers
+# A C compiler for the one native addon, src/native/huge-pages.c (transparent huge pages for the
+# tenant slabs, docs/MEMORY.md "Huge pages"); the build stage only: the runtime gets the .node.
+RUN apt-get update -qq \
+ && apt-get install -y -qq --no-install-recommends gcc libc6-dev \
+ && rm -rf /var/lib/apt/lists/*
 # npm ci runs `prepare` (AssemblyScript + tsc) once; then the dev dependencies go, and so do the
 # uWS binaries for other platforms and Node ABIs (each copy ships ~20 of 6.6 MB; one is used).
 RUN npm ci --no-audit --no-fund \
@@ -34,7 +39,7 @@ ENV NODE_ENV=production \
     HOLOSERVE_DATA_DIR=/data \
     HOLOSERVE_ROLE_FILE=/data/roles.bin
 # dist/ holds all the server reads at run time: src/ and workers/ compiled (the scan helper
-# threads included), kernels.wasm and scan.wasm.
+# threads included), kernels.wasm, scan.wasm and native/huge-pages.node.
 COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist

@@ -6,6 +6,9 @@
  * ratios are taken pair by pair within a round, and the median ratio is reported). `ratio` is
  * time ours / time numpy's (≤ 1: at least numpy's rate); `ratio_4k_pages` the same against numpy
  * without the transparent huge pages it asks for, the page size a WASM memory has.
+ * The slab memory is advised for huge pages as the server's workers advise theirs (setting
+ * slabHugePages, src/native/huge-pages.ts); the same kernel on a twin memory left on 4 KiB pages
+ * is timed beside it, interleaved (`huge_over_4k`: time with huge pages / time without).
  * Accuracy on clustered data (C = min(256, n/16) centres, so every centre has ≥ 16 items): recall@10 of binary against exact over 40
  * queries, and top-1 on 100 near-duplicate queries (a stored row + noise, cosine ≈ 0.9).
  */
@@ -16,7 +19,8 @@ import { join } from 'node:path';
 import { topK } from '../src/memory/recall.js';
 import { scan, codeWords, setScanSplitter, writeCode, type ScanOptions } from '../src/memory/scan.js';
 import { startScanHelpers } from '../src/worker/scan-helpers.js';
-import { slabHeap } from '../src/kernels/wasm/scan.js';
+import { SLAB_MEMORY_MAX_BYTES, scanKernels, scanKernelsOn, slabHeap, slabMemory, type ScanKernels } from '../src/kernels/wasm/scan.js';
+import { adviseHugePages, type HugePages } from '../src/native/huge-pages.js';
 import { centres, clusteredQuery, fillClustered, nearDuplicate } from './recall-data.js';
 import { measure, type Row } from './timing.js';
 
@@ -37,9 +41,30 @@ function numpy(dir: string, n: number, D: number, reps: number, pages4k = false)
   return JSON.parse(r.stdout.trim().split('\n').pop()!).median_us as number;
 }
 
+/** A shared memory on 4 KiB pages (never advised) holding a copy of a slab, with the scan kernel on it. */
+class PlainTwin {
+  private readonly mem = new (globalThis as unknown as { WebAssembly: { Memory: new (d: object) => { buffer: SharedArrayBuffer; grow(p: number): number } } })
+    .WebAssembly.Memory({ initial: 64, maximum: 65536, shared: true });
+  private readonly k: ScanKernels = scanKernelsOn(this.mem);
+  /** Copies the slab and q in (from byte 64 KiB), and returns a call of the exact top-10 scan on them. */
+  load(slab: Uint8Array, q: Float32Array, n: number, D: number): () => void {
+    const base = 65536, qp = base + slab.byteLength, ts = qp + q.byteLength, need = ts + 16 * 8;
+    const pages = Math.ceil(need / 65536) - this.mem.buffer.byteLength / 65536;
+    if (pages > 0) this.mem.grow(pages);
+    const u8 = new Uint8Array(this.mem.buffer);
+    u8.set(slab, base);
+    u8.set(new Uint8Array(q.buffer, q.byteOffset, q.byteLength), qp);
+    return () => { this.k.scanTopK(base, n, D, qp, 10, ts, ts + 64); };
+  }
+}
+
 export function runRecallBench(sizes?: { D: number; n: number }[], oversampling = 16): Row[] {
   const rows: Row[] = [];
+  const pages: HugePages = adviseHugePages(slabMemory() as { buffer: ArrayBufferLike } | null, SLAB_MEMORY_MAX_BYTES, true);
+  console.error(`recall bench: slab pages ${pages.advised ? `2 MiB (advised, THP mode ${pages.mode})` : `4 KiB (${pages.reason})`}`);
   const heap = slabHeap();
+  const kernels = scanKernels();
+  const twin = kernels ? new PlainTwin() : null;
   const plan = sizes ?? [
     { D: 8192, n: 1024 }, { D: 8192, n: 4096 }, { D: 8192, n: 16384 },
     { D: 2048, n: 1024 }, { D: 2048, n: 4096 }, { D: 2048, n: 16384 }, { D: 2048, n: 65536 },
@@ -55,7 +80,12 @@ export function runRecallBench(sizes?: { D: number; n: number }[], oversampling 
     const exact: ScanOptions = { mode: 'exact', oversampling: 1 };
     const binary: ScanOptions = { mode: 'binary', oversampling };
     const dir = mkdtempSync(join(tmpdir(), 'holoserve-recall-'));
-    const js: Row[] = [], wx: Row[] = [], bin: Row[] = [], np: number[] = [], np4k: number[] = [];
+    const js: Row[] = [], wx: Row[] = [], bin: Row[] = [], np: number[] = [], np4k: number[] = [], raw: Row[] = [], raw4k: Row[] = [];
+    // The raw kernel on this slab and on its 4 KiB-page twin (q and the top list beside each).
+    const scratch = heap.alloc(D * 4 + 256);
+    scratch.f32.set(q);
+    const onHuge = () => { kernels!.scanTopK(slab.ptr, n, D, scratch.ptr, 10, scratch.ptr + D * 4, scratch.ptr + D * 4 + 64); };
+    const on4k = twin?.load(slab.u8.subarray(0, n * D * 4), q, n, D);
     try {
       writeFileSync(join(dir, 'slab.f32'), slab.u8.subarray(0, n * D * 4));
       writeFileSync(join(dir, 'q.f32'), new Uint8Array(q.buffer));
@@ -69,6 +99,10 @@ export function runRecallBench(sizes?: { D: number; n: number }[], oversampling 
         if (p !== null) np.push(p);
         const p4 = numpy(dir, n, D, big ? 10 : 30, true);
         if (p4 !== null) np4k.push(p4);
+        if (on4k && slab.ptr >= 0) {
+          raw.push(measure('huge', size, onHuge, { warmup: 2, reps: 30, budgetMs: 600 }));
+          raw4k.push(measure('4k', size, on4k, { warmup: 2, reps: 30, budgetMs: 600 }));
+        }
       }
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -83,6 +117,7 @@ export function runRecallBench(sizes?: { D: number; n: number }[], oversampling 
       GB_per_s: gb(med(wx)), ...(np.length ? { native_us: median(np), ratio: median(ratios), numpy_GB_per_s: gb(median(np)) } : {}),
       ...(ratios4k.length ? { numpy_4k_pages_us: median(np4k), ratio_4k_pages: median(ratios4k) } : {}),
       js_over_wasm: median(js.map((j, i) => j.medianUs / wx[i].medianUs)),
+      ...(raw.length ? { slab_pages: pages.advised ? '2 MiB' : '4 KiB', kernel_us: med(raw), kernel_4k_pages_us: med(raw4k), huge_over_4k: median(raw.map((h, i) => h.medianUs / raw4k[i].medianUs)) } : {}),
     }));
     // Accuracy against the exact scan, on this clustered slab.
     let hit = 0, inter = 0;
@@ -105,6 +140,7 @@ export function runRecallBench(sizes?: { D: number; n: number }[], oversampling 
     }));
     heap.free(slab);
     heap.free(codes);
+    heap.free(scratch);
   }
   return rows;
 }

@@ -101,6 +101,7 @@ export async function start(cfg: Config, opts: StartOptions = {}): Promise<{ lis
   if (infos.some((i) => i.layout !== info.layout)) throw new Error('workers disagree on the FFT engine');
   if (info.fallbackReason) log.warn(`WARNING: FFT engine fell back to fft.js: ${info.fallbackReason}`);
   log.info(`Sinkhorn and heat loops: ${info.kernels}`);
+  log.info(`Tenant slab pages: ${info.slabPages}`);
   await pool.startLocal(sab, info.layout);
   log.info(`FFT engine ${info.engine} (${info.layout}), D=${cfg.dim}, role table ${cfg.roleTableCapacity} roles (${(roleTableBytes(cfg.dim, cfg.roleTableCapacity) / 2 ** 20).toFixed(0)} MiB shared, committed as used)`);
   let meta = { D: cfg.dim, seed: cfg.roleSeed, layout: info.layout };

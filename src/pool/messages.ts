@@ -113,6 +113,8 @@ export interface WorkerInfo {
   threadId: number;
   /** Sinkhorn and heat loops: 'wasm', or 'js (why)' */
   kernels: string;
+  /** the tenant slabs' pages: '2 MiB (…)' when advised for huge pages, else '4 KiB (why)' */
+  slabPages: string;
 }
 
 /** What a worker holds, per tenant (answer to the 'load' control task; tenant names stay in drills). */

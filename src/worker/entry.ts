@@ -22,6 +22,8 @@ import { runItems, toOutcome } from './run.js';
 import { RoleTableView } from '../roles/table.js';
 import { pick } from '../knobs/live.js';
 import { loadWasm, wasmStatus } from '../kernels/wasm/load.js';
+import { SLAB_MEMORY_MAX_BYTES, slabMemory } from '../kernels/wasm/scan.js';
+import { adviseHugePages } from '../native/huge-pages.js';
 import { log } from '../log.js';
 
 interface WorkerData {
@@ -33,6 +35,9 @@ interface WorkerData {
 }
 
 const { cfg, roleTable, knobs: startKnobs } = workerData as WorkerData;
+// The slabs' pages: 2 MiB where the kernel and the native addon allow (native/huge-pages.ts),
+// advised before any slab is written.
+const hugePages = adviseHugePages(slabMemory() as { buffer: ArrayBufferLike } | null, SLAB_MEMORY_MAX_BYTES, cfg.slabHugePages);
 // The served D and, during a rollout, the other (src/dimension/state.ts; worker/dimension.ts).
 // A switch swaps the two between batches, so these are `let`.
 const dimState = readDimensionState(cfg.dataDir, cfg.dim);
@@ -137,6 +142,7 @@ export default async function handle(task: Task): Promise<unknown> {
       const info: WorkerInfo = {
         engine: hrr.engine.name, layout: hrr.engine.layout, fallbackReason: choice.fallbackReason, threadId,
         kernels: w.loaded ? 'wasm' : `js (${w.reason ?? 'unavailable'})`,
+        slabPages: hugePages.advised ? `2 MiB (transparent huge pages advised; kernel mode ${hugePages.mode})` : `4 KiB (${hugePages.reason})`,
       };
       return info;
     }

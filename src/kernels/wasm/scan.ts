@@ -18,6 +18,9 @@ export interface ScanKernels {
 const FUNCTIONS = ['scanTopK', 'rescore', 'signCode', 'hammingTopK'] as const;
 /** Initial pages of the shared memory (4 MiB); it grows on demand up to 4 GiB. */
 const INITIAL_PAGES = 64;
+const MAX_PAGES = 65536;
+/** The most the slab memory can grow to (wasm32): V8 reserves it all when a shared memory is made. */
+export const SLAB_MEMORY_MAX_BYTES = MAX_PAGES * 65536;
 
 interface WasmApi {
   Memory: new (d: { initial: number; maximum: number; shared: boolean }) => { buffer: ArrayBufferLike; grow(pages: number): number };
@@ -38,7 +41,7 @@ function load(): void {
   try {
     const api = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
     if (!api) throw new Error('this runtime has no WebAssembly');
-    const memory = new api.Memory({ initial: INITIAL_PAGES, maximum: 65536, shared: true });
+    const memory = new api.Memory({ initial: INITIAL_PAGES, maximum: MAX_PAGES, shared: true });
     kernels = instantiate(memory);
     heap = new SlabHeap(memory);
     memoryOfHeap = memory;
