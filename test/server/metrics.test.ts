@@ -25,7 +25,7 @@ let client: HoloClient;
 beforeAll(async () => {
   srv = await startServer({
     HOLOSERVE_DIM: String(D), HOLOSERVE_WORKERS: String(WORKERS), HOLOSERVE_SHARDS: String(SHARDS), HOLOSERVE_ADMIN_OPS: '1',
-    HOLOSERVE_WORKER_PIPELINE: '1', HOLOSERVE_BATCH_WINDOW_MS: '1000', HOLOSERVE_ROLE_TABLE_CAPACITY: '70',
+    HOLOSERVE_WORKER_PIPELINE: '1', HOLOSERVE_BATCH_WINDOW_MS: '1000', HOLOSERVE_BATCH_MAX: '4', HOLOSERVE_ROLE_TABLE_CAPACITY: '70',
     HOLOSERVE_MEMORY_CAPACITY: '8', HOLOSERVE_ANCHORS_MAX: '4', HOLOSERVE_COALESCE_LINGER_MS: '1000',
     HOLOSERVE_GRAPHS_PER_WORKER: '1', HOLOSERVE_MEMORY_BUDGET_BYTES: String(1 << 20), // 512 KiB per worker
   });
@@ -92,7 +92,9 @@ describe('/metrics: every documented metric moves under a workload', () => {
 
     // — queueing and dropped replies: two sockets send 40 slow Sinkhorns each (2000 iterations).
     // One closes at once: the replies owed to it are dropped, whatever the timing. The other
-    // waits until a scrape sees requests queued (each worker computes one at a time, pipeline 1).
+    // waits until a scrape sees requests queued: each worker computes one batch of at most 4 at a
+    // time (pipeline 1, batchMax 4), so however the 80 frames arrive, at most 8 are out and the
+    // rest wait in the batcher for the length of several batches.
     const r = rng(5);
     const n = 64;
     const sinkhorns = (sock: Awaited<ReturnType<typeof rawSocket>>) => {
