@@ -103,7 +103,7 @@ export async function start(cfg: Config, opts: StartOptions = {}): Promise<{ lis
   log.info(`Sinkhorn and heat loops: ${info.kernels}`);
   log.info(`Tenant slab pages: ${info.slabPages}`);
   await pool.startLocal(sab, info.layout);
-  log.info(`FFT engine ${info.engine} (${info.layout}), D=${cfg.dim}, role table ${cfg.roleTableCapacity} roles (${(roleTableBytes(cfg.dim, cfg.roleTableCapacity) / 2 ** 20).toFixed(0)} MiB shared, committed as used)`);
+  log.info(`FFT engine ${info.engine} (${info.layout}, finite check ${info.outputCheck}), D=${cfg.dim}, role table ${cfg.roleTableCapacity} roles (${(roleTableBytes(cfg.dim, cfg.roleTableCapacity) / 2 ** 20).toFixed(0)} MiB shared, committed as used)`);
   let meta = { D: cfg.dim, seed: cfg.roleSeed, layout: info.layout };
   /** The top-N roles, split across the workers; each computes its share into the table. */
   const prewarmRoles = async (): Promise<number> => {

@@ -38,6 +38,22 @@ export function checkFinite(name: string, x: ArrayLike<number>): void {
   }
 }
 
+/**
+ * True when every element of x is finite (monomorphic: Float32Array only). x·0 is 0 for finite
+ * x and NaN for NaN or ±Inf; four independent sums keep the adds pipelined. The JS form of
+ * finite.wasm's allFinite, for the fft.js engine and where that module is missing.
+ */
+export function allFiniteJs(x: Float32Array): boolean {
+  let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+  const n = x.length, n4 = n - (n & 3);
+  let i = 0;
+  for (; i < n4; i += 4) {
+    s0 += x[i] * 0; s1 += x[i + 1] * 0; s2 += x[i + 2] * 0; s3 += x[i + 3] * 0;
+  }
+  for (; i < n; i++) s0 += x[i] * 0;
+  return s0 + s1 + s2 + s3 === 0;
+}
+
 /** checkLength + checkFinite: the usual pair for an input vector. */
 export function checkVector(name: string, x: ArrayLike<number>, D: number): void {
   checkLength(name, x, D);

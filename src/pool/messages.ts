@@ -113,6 +113,8 @@ export interface WorkerInfo {
   threadId: number;
   /** Sinkhorn and heat loops: 'wasm', or 'js (why)' */
   kernels: string;
+  /** how the FFT engine checks its results are finite: 'wasm' (finite.wasm, PFFFT), else 'js …' */
+  outputCheck: string;
   /** the tenant slabs' pages: '2 MiB (…)' when advised for huge pages, else '4 KiB (why)' */
   slabPages: string;
 }

@@ -24,6 +24,7 @@ import { pick } from '../knobs/live.js';
 import { loadWasm, wasmStatus } from '../kernels/wasm/load.js';
 import { SLAB_MEMORY_MAX_BYTES, slabMemory } from '../kernels/wasm/scan.js';
 import { adviseHugePages } from '../native/huge-pages.js';
+import { pffftFiniteCheck } from '../kernels/fft/pffft.js';
 import { log } from '../log.js';
 
 interface WorkerData {
@@ -142,6 +143,7 @@ export default async function handle(task: Task): Promise<unknown> {
       const info: WorkerInfo = {
         engine: hrr.engine.name, layout: hrr.engine.layout, fallbackReason: choice.fallbackReason, threadId,
         kernels: w.loaded ? 'wasm' : `js (${w.reason ?? 'unavailable'})`,
+        outputCheck: hrr.engine.name === 'pffft' ? pffftFiniteCheck() : 'js (fft.js engine)',
         slabPages: hugePages.advised ? `2 MiB (transparent huge pages advised; kernel mode ${hugePages.mode})` : `4 KiB (${hugePages.reason})`,
       };
       return info;

@@ -29,15 +29,19 @@ export interface FftEngine {
   forward(x: Float32Array, X: Float32Array): void;
   /** x = irfft(X), scaled by 1/D so that inverse(forward(x)) = x. */
   inverse(X: Float32Array, x: Float32Array): void;
-  /** out = irfft(rfft(a) · rfft(b)): circular convolution. out may alias a or b. */
-  convolve(a: Float32Array, b: Float32Array, out: Float32Array): void;
+  /**
+   * out = irfft(rfft(a) · rfft(b)): circular convolution. out may alias a or b. Returns whether
+   * every element of out is finite (one pass the engine makes where the result lies).
+   */
+  convolve(a: Float32Array, b: Float32Array, out: Float32Array): boolean;
   /**
    * out = irfft(rfft(x) · S) for a spectrum S already in the packed layout. out may alias x.
    * sameSpectrum: the caller promises S is the very array of the previous call and was not
    * written since (a batch binding many vectors to one role), so an engine that copies S into
-   * its own memory may skip the copy. Optional; false when omitted.
+   * its own memory may skip the copy. Optional; false when omitted. Returns whether every
+   * element of out is finite, as convolve.
    */
-  convolveSpectrum(x: Float32Array, S: Float32Array, out: Float32Array, sameSpectrum?: boolean): void;
+  convolveSpectrum(x: Float32Array, S: Float32Array, out: Float32Array, sameSpectrum?: boolean): boolean;
   /**
    * W = regularised inverse filter of B, bin by bin (see InverseMode); W may alias B.
    * Returns how many of the D/2+1 bins had |B|² below λ (the bins where λ "bit").

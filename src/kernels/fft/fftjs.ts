@@ -7,7 +7,7 @@
  */
 import FFT from 'fft.js';
 import type { FftEngine, InverseMode } from './engine.js';
-import { checkDim } from '../check.js';
+import { allFiniteJs, checkDim } from '../check.js';
 
 export class FftjsEngine implements FftEngine {
   readonly name = 'fftjs' as const;
@@ -47,20 +47,22 @@ export class FftjsEngine implements FftEngine {
     for (let i = 0; i < D; i++) x[i] = y[2 * i];
   }
 
-  convolve(a: Float32Array, b: Float32Array, out: Float32Array): void {
+  convolve(a: Float32Array, b: Float32Array, out: Float32Array): boolean {
     // Products are formed in float64 from float64 spectra, so the result is the float64
     // circular convolution rounded once to float32.
     const D = this.D;
     const A = Float64Array.from(this.forward64(a).slice(0, D + 2));
     const B = this.forward64(b);
     this.multiplyInverse64(A, B, out);
+    return allFiniteJs(out);
   }
 
-  convolveSpectrum(x: Float32Array, S: Float32Array, out: Float32Array, _sameSpectrum = false): void {
+  convolveSpectrum(x: Float32Array, S: Float32Array, out: Float32Array, _sameSpectrum = false): boolean {
     const D = this.D;
     const A = Float64Array.from(this.forward64(x).slice(0, D + 2));
     const B = this.toComplex(S);
     this.multiplyInverse64(A, B, out);
+    return allFiniteJs(out);
   }
 
   inverseFilter(B: Float32Array, W: Float32Array, mode: InverseMode, lambda: number): number {

@@ -16,8 +16,7 @@ import type { Hrr } from './hrr.js';
 export function bind(hrr: Hrr, a: Float32Array, b: Float32Array, out: Float32Array = new Float32Array(hrr.D)): Float32Array {
   checkLength('a', a, hrr.D);
   checkLength('b', b, hrr.D);
-  hrr.engine.convolve(a, b, out);
-  return checkResult(out, { a, b });
+  return checkResult(hrr.engine.convolve(a, b, out), out, { a, b });
 }
 
 /**
@@ -30,38 +29,23 @@ export function bind(hrr: Hrr, a: Float32Array, b: Float32Array, out: Float32Arr
 export function bindSpectrum(hrr: Hrr, a: Float32Array, R: Float32Array, out: Float32Array = new Float32Array(hrr.D), sameSpectrum = false): Float32Array {
   checkLength('a', a, hrr.D);
   if (R.length !== hrr.D) throw new HoloError('bad_dimension', `spectrum has length ${R.length}, expected ${hrr.D}`);
-  hrr.engine.convolveSpectrum(a, R, out, sameSpectrum);
-  return checkResult(out, { a });
+  return checkResult(hrr.engine.convolveSpectrum(a, R, out, sameSpectrum), out, { a });
 }
 
 /**
  * Checks the result, not the inputs, on the hot path: a NaN or ±Inf anywhere in an input
- * reaches every output bin through the transform, so one pass over the output catches it. Only
- * when that pass fails are the inputs scanned, to name the culprit; finite inputs whose result
+ * reaches every output bin through the transform, so one pass over the output catches it (the
+ * engine makes that pass, `finite`: PFFFT's inside WASM where the output lies, fft.js's in JS).
+ * Only when it fails are the inputs scanned, to name the culprit; finite inputs whose result
  * is not finite overflowed float32 (|x| near 3.4e38).
  * @throws HoloError bad_request
  */
-export function checkResult(out: Float32Array, inputs: Record<string, Float32Array> = {}): Float32Array {
-  if (anyNonFinite(out) >= 0) {
+export function checkResult(finite: boolean, out: Float32Array, inputs: Record<string, Float32Array> = {}): Float32Array {
+  if (!finite) {
     for (const [name, x] of Object.entries(inputs)) checkFinite(name, x);
     throw new HoloError('bad_request', 'result overflowed float32: inputs are too large');
   }
   return out;
-}
-
-/**
- * −1 when every element of x is finite, else 0 (monomorphic: Float32Array only). x·0 is 0 for
- * finite x and NaN for NaN or ±Inf; four independent sums keep the adds pipelined.
- */
-export function anyNonFinite(x: Float32Array): number {
-  let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-  const n = x.length, n4 = n - (n & 3);
-  let i = 0;
-  for (; i < n4; i += 4) {
-    s0 += x[i] * 0; s1 += x[i + 1] * 0; s2 += x[i + 2] * 0; s3 += x[i + 3] * 0;
-  }
-  for (; i < n; i++) s0 += x[i] * 0;
-  return s0 + s1 + s2 + s3 === 0 ? -1 : 0;
 }
 
 /**

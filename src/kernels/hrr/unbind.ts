@@ -86,8 +86,8 @@ export function unbindSpectrum(hrr: Hrr, c: Float32Array, B: Float32Array, power
     if (opts.report) relErr = unbindError(hrr, B, mode, lambda);
     floored = hrr.engine.inverseFilter(B, hrr.S1, mode === 'exact' ? 'floor' : 'add', lambda);
   }
-  hrr.engine.convolveSpectrum(c, hrr.S1, out);
-  return { vector: checkResult(out, { c }), epsUsed: lambda, floored, epsRel, relErr };
+  const finite = hrr.engine.convolveSpectrum(c, hrr.S1, out);
+  return { vector: checkResult(finite, out, { c }), epsUsed: lambda, floored, epsRel, relErr };
 }
 
 /**
