@@ -39,7 +39,7 @@ ENV NODE_ENV=production \
     HOLOSERVE_DATA_DIR=/data \
     HOLOSERVE_ROLE_FILE=/data/roles.bin
 # dist/ holds all the server reads at run time: src/ and workers/ compiled (the scan helper
-# threads included), kernels.wasm, scan.wasm and native/huge-pages.node.
+# threads included), kernels.wasm, scan.wasm, finite.wasm and native/huge-pages.node.
 COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist

@@ -35,7 +35,7 @@ describe('npm pack → install elsewhere → import', () => {
   });
 
   it('ships the compiled server, client, kernels and WASM, and nothing from bench/, test/ or src/*.ts', () => {
-    for (const f of ['dist/src/client/client.js', 'dist/src/client/client.d.ts', 'dist/src/kernels/index.js', 'dist/src/cli/main.js', 'dist/workers/shard.js', 'dist/kernels.wasm', 'dist/scan.wasm', 'dist/src/worker/scan-helper.js', 'package.json', 'README.md']) {
+    for (const f of ['dist/src/client/client.js', 'dist/src/client/client.d.ts', 'dist/src/kernels/index.js', 'dist/src/cli/main.js', 'dist/workers/shard.js', 'dist/kernels.wasm', 'dist/scan.wasm', 'dist/finite.wasm', 'dist/src/worker/scan-helper.js', 'package.json', 'README.md']) {
       expect(files).toContain(f);
     }
     expect(files.filter((f) => /^(bench|test|dist\/bench)\/|^src\/|\.map$/.test(f))).toEqual([]);
