@@ -6,7 +6,7 @@
  * installed `holoserve` bin asked for --help.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -38,6 +38,8 @@ describe('npm pack → install elsewhere → import', () => {
     for (const f of ['dist/src/client/client.js', 'dist/src/client/client.d.ts', 'dist/src/kernels/index.js', 'dist/src/cli/main.js', 'dist/workers/shard.js', 'dist/kernels.wasm', 'dist/scan.wasm', 'dist/finite.wasm', 'dist/src/worker/scan-helper.js', 'package.json', 'README.md']) {
       expect(files).toContain(f);
     }
+    // the huge-pages addon, wherever this build could compile it (test/memory/huge-pages.test.ts)
+    expect(files.includes('dist/native/huge-pages.node')).toBe(existsSync(join(ROOT, 'dist/native/huge-pages.node')));
     expect(files.filter((f) => /^(bench|test|dist\/bench)\/|^src\/|\.map$/.test(f))).toEqual([]);
   });
 
