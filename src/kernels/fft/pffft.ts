@@ -176,7 +176,10 @@ export class PffftEngine implements FftEngine {
     return this.copyOut(out);
   }
 
-  /** out = the result at pX; whether it is all finite, checked where it lies (finite.wasm: 0.5 µs at D = 8192, the JS pass ~4 µs). */
+  /**
+   * out = the result at pX. Returns whether it is all finite, checked where it lies: finite.wasm
+   * ~0.5 µs at D = 8192, the JS pass ~4 µs.
+   */
   private copyOut(out: Float32Array): boolean {
     const h = this.h(), D = this.D;
     const finite = this.finite ? this.finite(this.pX << 2, D) === 1 : allFiniteJs(h.subarray(this.pX, this.pX + D));
