@@ -3,7 +3,8 @@
  * in PFFFT's memory; src/kernels/fft/pffft.ts): attached where the build made finite.wasm, and
  * equal to the JS pass (allFiniteJs, the fft.js engine's) for every length 0–40 and every
  * position of a NaN, ±Inf or the largest finite float32, including the tail past the last
- * eight-float block; the engine reports an overflowed result as not finite.
+ * eight-float block; the engine reports an overflowed result as not finite; and a copy of the
+ * build without finite.wasm falls back to the JS pass, says why, and answers the same.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -11,6 +12,7 @@ import { describe, expect, it } from 'vitest';
 import { allFiniteJs } from '../../src/kernels/check.js';
 import { createPffftEngine, pffftFiniteCheck } from '../../src/kernels/fft/pffft.js';
 import { gaussian } from './support.js';
+import { distCopyWithout } from '../support/dist-copy.js';
 
 type Api = { Memory: new (d: object) => { buffer: ArrayBuffer }; Instance: new (m: object, i: object) => { exports: Record<string, unknown> }; Module: new (b: Uint8Array) => object };
 const api = (globalThis as unknown as { WebAssembly: Api }).WebAssembly;
@@ -55,5 +57,36 @@ describe('finite check', () => {
     const huge = a.map((v) => v * 1e30);
     expect(e.convolve(huge, huge, out)).toBe(false);
     expect(allFiniteJs(out)).toBe(false);
+  });
+});
+
+describe('finite check without finite.wasm (the build as it runs when the module is missing)', () => {
+  it('falls back to the JS pass, says why, and answers the same bits and the same errors', () => {
+    const copy = distCopyWithout(['dist/finite.wasm']);
+    try {
+      const out = JSON.parse(copy.run(`
+        import { createPffftEngine, pffftFiniteCheck } from './dist/src/kernels/fft/pffft.js';
+        import { Hrr } from './dist/src/kernels/hrr/hrr.js';
+        import { bind } from './dist/src/kernels/hrr/bind.js';
+        const e = await createPffftEngine(512), hrr = new Hrr(e);
+        const a = new Float32Array(512).map((_, i) => Math.sin(i)), b = new Float32Array(512).map((_, i) => Math.cos(1.7 * i));
+        const r = bind(hrr, a, b);
+        const codes = [];
+        for (const bad of [NaN, Infinity]) { const x = a.slice(); x[300] = bad; try { bind(hrr, x, b); codes.push('none'); } catch (err) { codes.push(err.code); } }
+        try { bind(hrr, a.map((v) => v * 1e30), a.map((v) => v * 1e30)); codes.push('none'); } catch (err) { codes.push(err.code); }
+        console.log(JSON.stringify({ check: pffftFiniteCheck(), bits: Array.from(new Uint32Array(r.buffer)), codes }));
+      `).trim().split('\n').pop()!) as { check: string; bits: number[]; codes: string[] };
+      expect(out.check).toMatch(/^js \(finite\.wasm not attached to PFFFT's memory: finite\.wasm not found/);
+      expect(out.codes).toEqual(['bad_request', 'bad_request', 'bad_request']);
+      // the same bind through this process's engine (with finite.wasm): bit for bit
+      return createPffftEngine(512).then((e) => {
+        const a = new Float32Array(512).map((_, i) => Math.sin(i)), b = new Float32Array(512).map((_, i) => Math.cos(1.7 * i));
+        const r = new Float32Array(512);
+        expect(e.convolve(a, b, r)).toBe(true);
+        expect(Array.from(new Uint32Array(r.buffer))).toEqual(out.bits);
+      });
+    } finally {
+      copy.remove();
+    }
   });
 });

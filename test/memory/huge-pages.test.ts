@@ -2,7 +2,8 @@
  * Transparent huge pages for the slab memory (src/native/huge-pages.ts, docs/MEMORY.md "Huge
  * pages"): the native addon is built wherever `npm run build` finds a C compiler and Node's
  * headers, and a shared WebAssembly.Memory it advises gets 2 MiB pages as it grows and is
- * touched, while a twin left alone stays on 4 KiB pages (read from /proc/self/smaps_rollup).
+ * touched, while a twin left alone stays on 4 KiB pages (read from /proc/self/smaps_rollup);
+ * a copy of the build without the addon runs on 4 KiB pages and says why.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -10,6 +11,7 @@ import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SLAB_MEMORY_MAX_BYTES, scanKernelsOn } from '../../src/kernels/wasm/scan.js';
 import { adviseHugePages, thpMode } from '../../src/native/huge-pages.js';
+import { distCopyWithout } from '../support/dist-copy.js';
 
 const ROOT = join(import.meta.dirname, '../..');
 const ADDON = join(ROOT, 'dist/native/huge-pages.node');
@@ -69,5 +71,24 @@ describe('huge pages for the slab memory', () => {
   it('says why not: the setting off, or no shared memory', () => {
     expect(adviseHugePages(newMemory(), SLAB_MEMORY_MAX_BYTES, false)).toMatchObject({ advised: false, reason: 'off (setting slabHugePages)' });
     expect(adviseHugePages(null, SLAB_MEMORY_MAX_BYTES, true)).toMatchObject({ advised: false, reason: /no shared WebAssembly memory/ });
+  });
+});
+
+describe('huge pages without the addon (the build as it runs where no C compiler was)', () => {
+  it('leaves the slabs on 4 KiB pages and says why', () => {
+    const copy = distCopyWithout(['dist/native/huge-pages.node']);
+    try {
+      const out = JSON.parse(copy.run(`
+        import { SLAB_MEMORY_MAX_BYTES, slabMemory } from './dist/src/kernels/wasm/scan.js';
+        import { adviseHugePages } from './dist/src/native/huge-pages.js';
+        console.log(JSON.stringify(adviseHugePages(slabMemory(), SLAB_MEMORY_MAX_BYTES, true)));
+      `).trim().split('\n').pop()!) as { advised: boolean; mode: string; reason?: string };
+      expect(out.advised).toBe(false);
+      expect(out.mode).toBe(thpMode());
+      if (out.mode === 'madvise' || out.mode === 'always') expect(out.reason).toMatch(/dist\/native\/huge-pages\.node was not built/);
+      else expect(out.reason).toMatch(/never|no transparent/);
+    } finally {
+      copy.remove();
+    }
   });
 });
