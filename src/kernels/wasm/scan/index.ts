@@ -62,7 +62,7 @@ function dot1(r: usize, q: usize, D: i32): f32 {
 export function scanTopK(slab: usize, n: i32, D: i32, q: usize, m: i32, ts: usize, ti: usize): i32 {
   let filled: i32 = 0;
   const rowBytes = <usize>D << 2;
-  const D8 = D & ~7, D4 = D & ~3;
+  const D4 = D & ~3;
   const n8 = n & ~7;
   let j: i32 = 0;
   for (; j < n8; j += 8) {
@@ -77,28 +77,7 @@ export function scanTopK(slab: usize, n: i32, D: i32, q: usize, m: i32, ts: usiz
     let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
     let a4 = f32x4.splat(0), a5 = f32x4.splat(0), a6 = f32x4.splat(0), a7 = f32x4.splat(0);
     let i: i32 = 0;
-    for (; i < D8; i += 8) {
-      const o = <usize>i << 2;
-      let x = v128.load(q + o);
-      a0 = f32x4.add(a0, f32x4.mul(v128.load(r0 + o), x));
-      a1 = f32x4.add(a1, f32x4.mul(v128.load(r1 + o), x));
-      a2 = f32x4.add(a2, f32x4.mul(v128.load(r2 + o), x));
-      a3 = f32x4.add(a3, f32x4.mul(v128.load(r3 + o), x));
-      a4 = f32x4.add(a4, f32x4.mul(v128.load(r4 + o), x));
-      a5 = f32x4.add(a5, f32x4.mul(v128.load(r5 + o), x));
-      a6 = f32x4.add(a6, f32x4.mul(v128.load(r6 + o), x));
-      a7 = f32x4.add(a7, f32x4.mul(v128.load(r7 + o), x));
-      x = v128.load(q + o, 16);
-      a0 = f32x4.add(a0, f32x4.mul(v128.load(r0 + o, 16), x));
-      a1 = f32x4.add(a1, f32x4.mul(v128.load(r1 + o, 16), x));
-      a2 = f32x4.add(a2, f32x4.mul(v128.load(r2 + o, 16), x));
-      a3 = f32x4.add(a3, f32x4.mul(v128.load(r3 + o, 16), x));
-      a4 = f32x4.add(a4, f32x4.mul(v128.load(r4 + o, 16), x));
-      a5 = f32x4.add(a5, f32x4.mul(v128.load(r5 + o, 16), x));
-      a6 = f32x4.add(a6, f32x4.mul(v128.load(r6 + o, 16), x));
-      a7 = f32x4.add(a7, f32x4.mul(v128.load(r7 + o, 16), x));
-    }
-    if (i < D4) {
+    for (; i < D4; i += 4) {
       const o = <usize>i << 2;
       const x = v128.load(q + o);
       a0 = f32x4.add(a0, f32x4.mul(v128.load(r0 + o), x));
@@ -109,7 +88,6 @@ export function scanTopK(slab: usize, n: i32, D: i32, q: usize, m: i32, ts: usiz
       a5 = f32x4.add(a5, f32x4.mul(v128.load(r5 + o), x));
       a6 = f32x4.add(a6, f32x4.mul(v128.load(r6 + o), x));
       a7 = f32x4.add(a7, f32x4.mul(v128.load(r7 + o), x));
-      i += 4;
     }
     let s0 = hsum(a0), s1 = hsum(a1), s2 = hsum(a2), s3 = hsum(a3);
     let s4 = hsum(a4), s5 = hsum(a5), s6 = hsum(a6), s7 = hsum(a7);
