@@ -21,6 +21,7 @@ import { scan, codeWords, setScanSplitter, writeCode, type ScanOptions } from '.
 import { startScanHelpers } from '../src/worker/scan-helpers.js';
 import { SLAB_MEMORY_MAX_BYTES, scanKernels, scanKernelsOn, slabHeap, slabMemory, type ScanKernels } from '../src/kernels/wasm/scan.js';
 import { adviseHugePages, type HugePages } from '../src/native/huge-pages.js';
+import { wasmApi } from '../src/kernels/wasm/load.js';
 import { centres, clusteredQuery, fillClustered, nearDuplicate } from './recall-data.js';
 import { measure, type Row } from './timing.js';
 
@@ -43,8 +44,7 @@ function numpy(dir: string, n: number, D: number, reps: number, pages4k = false)
 
 /** A shared memory on 4 KiB pages (never advised) holding a copy of a slab, with the scan kernel on it. */
 class PlainTwin {
-  private readonly mem = new (globalThis as unknown as { WebAssembly: { Memory: new (d: object) => { buffer: SharedArrayBuffer; grow(p: number): number } } })
-    .WebAssembly.Memory({ initial: 64, maximum: 65536, shared: true });
+  private readonly mem = new (wasmApi()!.Memory)({ initial: 64, maximum: 65536, shared: true });
   private readonly k: ScanKernels = scanKernelsOn(this.mem);
   /** Copies the slab and q in (from byte 64 KiB), and returns a call of the exact top-10 scan on them. */
   load(slab: Uint8Array, q: Float32Array, n: number, D: number): () => void {

@@ -6,16 +6,13 @@
  * eight-float block; the engine reports an overflowed result as not finite; and a copy of the
  * build without finite.wasm falls back to the JS pass, says why, and answers the same.
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { allFiniteJs } from '../../src/kernels/check.js';
 import { createPffftEngine, pffftFiniteCheck } from '../../src/kernels/fft/pffft.js';
+import { instantiateFile, wasmApi } from '../../src/kernels/wasm/load.js';
 import { gaussian } from './support.js';
 import { distCopyWithout } from '../support/dist-copy.js';
 
-type Api = { Memory: new (d: object) => { buffer: ArrayBuffer }; Instance: new (m: object, i: object) => { exports: Record<string, unknown> }; Module: new (b: Uint8Array) => object };
-const api = (globalThis as unknown as { WebAssembly: Api }).WebAssembly;
 
 describe('finite check', () => {
   it('PFFFT engines check in WASM (finite.wasm attached to PFFFT\'s memory)', async () => {
@@ -24,9 +21,8 @@ describe('finite check', () => {
   });
 
   it('allFinite equals the JS pass at every length 0–40 and every position of a non-finite value', () => {
-    const memory = new api.Memory({ initial: 1 });
-    const allFinite = new api.Instance(new api.Module(readFileSync(join(import.meta.dirname, '../../dist/finite.wasm'))), { env: { memory } })
-      .exports.allFinite as (p: number, n: number) => number;
+    const memory = new (wasmApi()!.Memory)({ initial: 1 });
+    const allFinite = instantiateFile('finite.wasm', { env: { memory } }, ['allFinite']).exports.allFinite as (p: number, n: number) => number;
     const base = 64; // any 4-aligned offset
     const f = new Float32Array(memory.buffer, base, 64);
     for (let n = 0; n <= 40; n++) {

@@ -9,6 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { wasmApi } from '../../src/kernels/wasm/load.js';
 import { SLAB_MEMORY_MAX_BYTES, scanKernelsOn } from '../../src/kernels/wasm/scan.js';
 import { adviseHugePages, thpMode } from '../../src/native/huge-pages.js';
 import { distCopyWithout } from '../support/dist-copy.js';
@@ -18,9 +19,8 @@ const ADDON = join(ROOT, 'dist/native/huge-pages.node');
 const compiler = spawnSync(process.env.CC || 'cc', ['--version']).status === 0
   && existsSync(join(dirname(process.execPath), '..', 'include', 'node', 'node_api.h'));
 
-type Mem = { buffer: SharedArrayBuffer; grow(pages: number): number };
-const newMemory = (): Mem => new (globalThis as unknown as { WebAssembly: { Memory: new (d: object) => Mem } })
-  .WebAssembly.Memory({ initial: 64, maximum: 65536, shared: true });
+type Mem = { buffer: ArrayBufferLike; grow(pages: number): number };
+const newMemory = (): Mem => new (wasmApi()!.Memory)({ initial: 64, maximum: 65536, shared: true });
 
 /** AnonHugePages of this process, KiB. */
 function anonHugeKiB(): number {

@@ -16,7 +16,7 @@ import PFFFT, { type PffftModule } from '@echogarden/pffft-wasm/simd';
 import type { FftEngine, InverseMode } from './engine.js';
 import { allFiniteJs, checkDim } from '../check.js';
 import { kernelEngine } from '../wasm/engine.js';
-import { allocOrZero, instantiateFile, loadWasm, type KernelsWasm } from '../wasm/load.js';
+import { allocOrZero, instantiateFile, loadWasm, packageFile, wasmApi, type KernelsWasm } from '../wasm/load.js';
 
 const PFFFT_REAL = 0;
 const PFFFT_FORWARD = 0;
@@ -27,13 +27,6 @@ let modulePromise: Promise<PffftModule> | undefined;
 let finiteCheck: ((p: number, n: number) => number) | null = null;
 let finiteWhy = 'PFFFT not loaded yet';
 
-/** The WebAssembly JS API as used here (lib.dom is not in this project's libs). */
-interface WasmApi {
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (m: object, imports: object) => { exports: Record<string, unknown> };
-  Memory: abstract new (...a: never[]) => object;
-}
-
 /**
  * Emscripten's `instantiateWasm` hook (its documented way to instantiate the module yourself):
  * PFFFT is instantiated as Emscripten would, and its memory (the one Memory among its exports)
@@ -41,20 +34,18 @@ interface WasmApi {
  * makes PFFFT() reject, and loadPffft loads it the plain way (the JS pass then).
  */
 function captureMemory(): object {
-  const api = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
-  const fs = typeof process === 'object' ? process.getBuiltinModule?.('fs') : undefined;
-  const mod = typeof process === 'object' ? process.getBuiltinModule?.('module') : undefined;
-  if (!api || !fs || !mod) { finiteWhy = 'no WebAssembly or file system here'; return {}; }
-  let file: string;
+  const api = wasmApi();
+  let bytes: Uint8Array;
   try {
-    file = mod.createRequire(import.meta.url).resolve('@echogarden/pffft-wasm/simd').replace(/pffft\.js$/, 'pffft.wasm');
+    if (!api) throw new Error('this runtime has no WebAssembly');
+    bytes = packageFile('@echogarden/pffft-wasm/simd', 'pffft.wasm');
   } catch (e) {
-    finiteWhy = `pffft.wasm not found: ${e instanceof Error ? e.message : String(e)}`;
+    finiteWhy = `pffft.wasm not read: ${e instanceof Error ? e.message : String(e)}`;
     return {};
   }
   return {
     instantiateWasm(imports: object, receive: (instance: object, module: object) => void): object {
-      const module = new api.Module(fs.readFileSync(file));
+      const module = new api.Module(bytes);
       const instance = new api.Instance(module, imports);
       const memory = Object.values(instance.exports).find((v) => v instanceof api.Memory);
       if (!memory) throw new Error('pffft.wasm exports no memory');

@@ -22,7 +22,9 @@
  * module (STYLE §1, test/kernels/imports.test.ts), since kernels are pure math. Reading our own
  * compiled loops at load is the one exception, the same I/O @echogarden/pffft-wasm does inside
  * its package; doing it through the runtime keeps the kernels importable where there is no fs
- * (there the JS loops serve). It is the only file under src/kernels/ that touches the file system (instantiateFile also loads scan.wasm for scan.ts).
+ * (there the JS loops serve). It is the only file under src/kernels/ that touches the file
+ * system: instantiateFile also loads scan.wasm (scan.ts) and finite.wasm (fft/pffft.ts), and
+ * packageFile reads pffft.wasm for pffft.ts.
  */
 
 /** The exports of kernels.wasm (src/kernels/wasm/assembly/index.ts); pointers are byte offsets. */
@@ -56,10 +58,21 @@ export interface WasmStatus {
   fallbacks: number;
 }
 
-/** The subset of the WebAssembly JS API used here (lib.dom is not in this project's libs). */
-interface WasmApi {
+/** The subset of the WebAssembly JS API the kernels use (lib.dom is not in this project's libs). */
+export interface WasmApi {
   Module: new (bytes: Uint8Array) => object;
   Instance: new (module: object, imports: object) => { exports: Record<string, unknown> };
+  Memory: new (d: { initial: number; maximum?: number; shared?: boolean }) => { buffer: ArrayBufferLike; grow(pages: number): number };
+}
+
+/** This runtime's WebAssembly, or undefined where there is none. */
+export function wasmApi(): WasmApi | undefined {
+  return (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
+}
+
+/** node:fs through the runtime (see above), or undefined. */
+function fileSystem() {
+  return typeof process === 'object' ? process.getBuiltinModule?.('fs') : undefined;
 }
 
 let wasm: KernelsWasm | null | undefined;
@@ -106,9 +119,9 @@ function instantiate(): { exports: KernelsWasm; path: string } {
  * @throws Error saying why not (no WebAssembly, no file system, not built, does not instantiate)
  */
 export function instantiateFile(name: string, imports: object, functions: readonly string[]): { exports: Record<string, unknown>; path: string } {
-  const api = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
+  const api = wasmApi();
   if (!api) throw new Error('this runtime has no WebAssembly');
-  const fs = typeof process === 'object' ? process.getBuiltinModule?.('fs') : undefined;
+  const fs = fileSystem();
   if (!fs) throw new Error(`no file system to read ${name} from (process.getBuiltinModule needs Node ≥ 20.16)`);
   const urls = [`../../../${name}`, `../../../dist/${name}`].map((rel) => new URL(rel, import.meta.url));
   const url = urls.find((u) => fs.existsSync(u));
@@ -125,6 +138,19 @@ export function instantiateFile(name: string, imports: object, functions: readon
     if (typeof raw[f] !== 'function') throw new Error(`${url.pathname} lacks the export ${f}: rebuild it (npm run build)`);
   }
   return { exports: raw, path: url.pathname };
+}
+
+/**
+ * The bytes of `name`, a file beside the module that the package specifier `specifier` resolves
+ * to (pffft.wasm beside @echogarden/pffft-wasm/simd's pffft.js).
+ * @throws Error saying why not (no file system, not resolvable, unreadable)
+ */
+export function packageFile(specifier: string, name: string): Uint8Array {
+  const fs = fileSystem();
+  const mod = typeof process === 'object' ? process.getBuiltinModule?.('module') : undefined;
+  if (!fs || !mod) throw new Error(`no file system to read ${name} from (process.getBuiltinModule needs Node ≥ 20.16)`);
+  const main = mod.createRequire(import.meta.url).resolve(specifier);
+  return fs.readFileSync(main.slice(0, main.lastIndexOf('/') + 1) + name);
 }
 
 /**

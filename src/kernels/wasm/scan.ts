@@ -4,7 +4,7 @@
  * shared memory or the file is missing, scanKernels() returns null, the heap hands out plain
  * buffers and recall runs its JS loops (memory/scan.ts); scanStatus() says why.
  */
-import { instantiateFile } from './load.js';
+import { instantiateFile, wasmApi } from './load.js';
 import { SlabHeap } from './slab-heap.js';
 
 /** The exports of scan.wasm; pointers are byte offsets into the heap's memory. */
@@ -22,10 +22,6 @@ const MAX_PAGES = 65536;
 /** The most the slab memory can grow to (wasm32): V8 reserves it all when a shared memory is made. */
 export const SLAB_MEMORY_MAX_BYTES = MAX_PAGES * 65536;
 
-interface WasmApi {
-  Memory: new (d: { initial: number; maximum: number; shared: boolean }) => { buffer: ArrayBufferLike; grow(pages: number): number };
-}
-
 let kernels: ScanKernels | null | undefined;
 let heap: SlabHeap | undefined;
 let memoryOfHeap: object | null = null;
@@ -39,7 +35,7 @@ function instantiate(memory: object): ScanKernels {
 function load(): void {
   if (kernels !== undefined) return;
   try {
-    const api = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
+    const api = wasmApi();
     if (!api) throw new Error('this runtime has no WebAssembly');
     const memory = new api.Memory({ initial: INITIAL_PAGES, maximum: MAX_PAGES, shared: true });
     kernels = instantiate(memory);
